@@ -1,0 +1,341 @@
+"""MNIST classification with an LSTM: the TF 1.x tutorial (莫烦Python, "RNN LSTM
+循环神经网络 (分类例子)"), rebuilt with tf.compat.v1 so it runs on current TensorFlow.
+
+Each image is read as a sequence: 28 time steps, one row of 28 pixels per step.
+The graph, hyperparameters, training loop and print cadence are the tutorial's;
+the changes are marked "Changed:" or "Added:" in the comments (and in FIDELITY.md).
+
+    python mnist_lstm_classifier.py            # train, keep the best checkpoint, test it
+    python mnist_lstm_classifier.py --eval     # the tutorial's is_train=False branch
+    python mnist_lstm_classifier.py --help     # every flag
+"""
+import argparse
+import math
+import os
+import sys
+import time
+import types
+
+import numpy as np
+
+# Changed: `import tensorflow as tf` -> tensorflow.compat.v1 in TF 1.x mode, with the
+# legacy tf-keras that BasicLSTMCell needs on TF 2.16+ (tf1_compat/v1.py sets
+# TF_USE_LEGACY_KERAS=1 before TensorFlow is imported).
+try:
+    from tf1_compat.v1 import tf
+except ImportError as e:
+    sys.exit(f'error: {e}')
+# Changed: tensorflow.examples.tutorials.mnist.input_data is gone; same API here.
+from tf1_compat import input_data
+from tf1_compat.cli import (UserError, ensure_writable_dir, ensure_writable_file, fail,
+                            positive_float, positive_int, sigint_deferred, write_json)
+
+# 超参 hyperparameters (the tutorial's values; each has a flag, see parse_args)
+lr = 0.001  # 学习率 learning rate
+training_iters = 100000  # train step 上限: train while step * batch_size < training_iters
+batch_size = 128
+
+n_inputs = 28  # MNIST data input (img shape: 28*28)
+n_steps = 28  # time steps 一次输入28个像素(一整行),共28次(共28行)
+n_hidden_units = 128  # 隐藏层中的神经元 neurons in hidden layer
+n_classes = 10  # MNIST classes (0-9 digits)
+
+CKPT_NAME = 'mnistRNNLSTM.ckpt'  # saved as <ckpt-dir>/mnistRNNLSTM.ckpt-<step>
+
+
+# 接着开始定义 RNN 主体结构, 这个 RNN 总共有 3 个组成部分
+# ( input_layer, cell, output_layer).
+# Changed: batch_size and n_hidden_units are parameters (default: the tutorial's
+# values) so the flags reach them; the tutorial read the module constants.
+def RNN(X, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units):
+    # input_layer: X is [batch, 28 steps, 28 inputs]; matmul needs 2-D, so
+    # X ==> (128 batches * 28 steps, 28 inputs)
+    X = tf.reshape(X, [-1, n_inputs])
+    # X_in = W*X + b ==> (128 batches * 28 steps, 128 hidden)
+    X_in = tf.matmul(X, weights['in']) + biases['in']
+    # X_in ==> (128 batches, 28 steps, 128 hidden), back to 3-D for the RNN
+    X_in = tf.reshape(X_in, [-1, n_steps, n_hidden_units])
+
+    # cell
+    # Changed: tf.contrib.rnn.BasicLSTMCell -> tf.nn.rnn_cell.BasicLSTMCell (same class).
+    # With state_is_tuple=True the LSTM state is the pair (c_state, h_state).
+    LSTM_cell = tf.nn.rnn_cell.BasicLSTMCell(n_hidden_units, forget_bias=1.0, state_is_tuple=True)
+    # All-zero initial state. Its batch dimension is static, so this graph only
+    # takes batches of exactly batch_size images (evaluate() pads for that).
+    init_state = LSTM_cell.zero_state(batch_size, dtype=tf.float32)
+
+    # inputs are (batches, steps, inputs) ==> time_major=False
+    outputs, final_state = tf.nn.dynamic_rnn(LSTM_cell, X_in, initial_state=init_state,
+                                             time_major=False)
+
+    # hidden layer for output as the final results: 有两个方法 (two methods)
+    # 法一 method 1: the last h state. Built, as in the tutorial, then overwritten.
+    results = tf.matmul(final_state[1], weights['out']) + biases['out']
+    # 法二 method 2 (the one used): the last output. outputs is (batch, steps, hidden);
+    # transpose to (steps, batch, hidden) and unstack to a list of n_steps tensors.
+    # outputs[-1] equals final_state[1]: both methods give the same results.
+    outputs = tf.unstack(tf.transpose(outputs, [1, 0, 2]))
+    results = tf.matmul(outputs[-1], weights['out']) + biases['out']  # shape = (128, 10)
+
+    return results
+
+
+def build_graph(lr=lr, batch_size=batch_size, n_hidden_units=n_hidden_units):
+    """The tutorial's graph, in the tutorial's order, in the default graph.
+
+    Returns the tensors and ops the training loop uses (and bench/ imports).
+    """
+    # 为网络输入定义占位符 placeholders
+    x = tf.placeholder(tf.float32, [None, n_steps, n_inputs])
+    y = tf.placeholder(tf.float32, [None, n_classes])
+
+    # 定义权重 weights 和 biases. Unnamed tf.Variables: TF names them Variable,
+    # Variable_1, Variable_2, Variable_3 in this creation order.
+    weights = {
+        # (28, 128)
+        'in': tf.Variable(tf.random_normal([n_inputs, n_hidden_units])),
+        # (128, 10)
+        'out': tf.Variable(tf.random_normal([n_hidden_units, n_classes])),
+    }
+    biases = {
+        # (128, )
+        'in': tf.Variable(tf.constant(0.1, shape=[n_hidden_units, ])),
+        # (10, )
+        'out': tf.Variable(tf.constant(0.1, shape=[n_classes, ])),
+    }
+
+    pred = RNN(x, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units)
+    cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=y))
+    train_op = tf.train.AdamOptimizer(lr).minimize(cost)
+
+    # argmax per row of labels and predictions; equal ==> a correct prediction
+    correct_pred = tf.equal(tf.argmax(pred, 1), tf.argmax(y, 1))
+    accuracy = tf.reduce_mean(tf.cast(correct_pred, tf.float32))
+
+    # Added: TensorBoard scalars, written with every printed accuracy.
+    tf.summary.scalar('accuracy', accuracy)
+    tf.summary.scalar('cost', cost)
+    merged = tf.summary.merge_all()
+
+    init = tf.global_variables_initializer()
+    return types.SimpleNamespace(x=x, y=y, weights=weights, biases=biases, pred=pred,
+                                 cost=cost, train_op=train_op, correct_pred=correct_pred,
+                                 accuracy=accuracy, merged=merged, init=init,
+                                 batch_size=batch_size)
+
+
+def evaluate(sess, g, dataset):
+    """Accuracy on a whole data set (Added: the tutorial never tests).
+
+    The graph takes only full batches (the static zero_state), so the last batch
+    is padded with blank images and only the real ones are counted.
+    """
+    n = dataset.num_examples
+    correct = 0
+    for start in range(0, n, g.batch_size):
+        images = dataset.images[start:start + g.batch_size]
+        labels = dataset.labels[start:start + g.batch_size]
+        real = len(images)
+        if real < g.batch_size:
+            pad = g.batch_size - real
+            images = np.concatenate([images, np.zeros((pad,) + images.shape[1:], images.dtype)])
+            labels = np.concatenate([labels, np.zeros((pad,) + labels.shape[1:], labels.dtype)])
+        hits = sess.run(g.correct_pred, feed_dict={
+            g.x: images.reshape([g.batch_size, n_steps, n_inputs]),
+            g.y: labels,
+        })
+        correct += int(np.sum(hits[:real]))
+    return correct / n
+
+
+def check_checkpoint(path, n_hidden_units):
+    """Refuse a checkpoint that cannot restore into this graph, with the reason."""
+    try:
+        shapes = dict(tf.train.list_variables(path))
+    except Exception:
+        raise UserError(f'checkpoint {path} is unreadable or corrupt: retrain it '
+                        f'(run without --eval) or pass another --ckpt-dir') from None
+    w_in = shapes.get('Variable')
+    if w_in is None or 'rnn/basic_lstm_cell/kernel' not in shapes:
+        raise UserError(f'checkpoint {path} is not an mnist_lstm_classifier checkpoint: '
+                        f'pass the --ckpt-dir of one')
+    if list(w_in) != [n_inputs, n_hidden_units]:
+        raise UserError(f'checkpoint {path} was trained with --hidden-units {w_in[1]}, '
+                        f'not {n_hidden_units}: pass --hidden-units {w_in[1]}')
+
+
+def restore(sess, saver, path, n_hidden_units):
+    check_checkpoint(path, n_hidden_units)
+    try:
+        saver.restore(sess, path)
+    except (tf.errors.OpError, ValueError) as e:
+        raise UserError(f'checkpoint {path} could not be restored '
+                        f'({e.message if hasattr(e, "message") else e}): retrain it '
+                        f'(run without --eval) or pass another --ckpt-dir') from None
+
+
+def train(args, mnist):
+    """The tutorial's training loop, plus the test-set evaluation at its end."""
+    g = build_graph(args.lr, args.batch_size, args.hidden_units)
+    # Changed: save_relative_paths=True, so ckptRNN/checkpoint works from any
+    # working directory; max_to_keep=1 as in the tutorial keeps only the best.
+    saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+    ckpt_prefix = os.path.join(args.ckpt_dir, CKPT_NAME)
+    total_steps = math.ceil(args.training_iters / args.batch_size)
+    result = {'select_on': args.select_on, 'seed': args.seed}
+
+    with tf.Session() as sess:
+        sess.run(g.init)
+        writer = tf.summary.FileWriter(args.logdir, sess.graph)
+        # Added: an older run's checkpoint counts as this Saver's own, so the first
+        # save of this run replaces it and ckptRNN/ holds exactly one checkpoint.
+        old = tf.train.get_checkpoint_state(args.ckpt_dir)
+        if old is not None:
+            saver.recover_last_checkpoints(list(old.all_model_checkpoint_paths))
+        step = 0
+        max_acc = 0
+        best_step = None
+        best_batch_acc = None
+        started = time.time()
+        try:
+            while step * args.batch_size < args.training_iters:
+                batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
+                batch_xs = batch_xs.reshape([args.batch_size, n_steps, n_inputs])
+                # Changed: also fetch the cost (a scalar it computes anyway) to stop
+                # on a NaN/inf cost instead of training on garbage.
+                _, step_cost = sess.run([g.train_op, g.cost], feed_dict={
+                    g.x: batch_xs,
+                    g.y: batch_ys,
+                })
+                if not np.isfinite(step_cost):
+                    raise UserError(f'the cost became {step_cost} at step {step} '
+                                    f'(--lr {args.lr} is too large?): try a smaller --lr; '
+                                    f'the best checkpoint so far is kept')
+                if step % 20 == 0:
+                    # Accuracy on the batch just trained on (the tutorial's choice).
+                    test_acc, summary = sess.run([g.accuracy, g.merged], feed_dict={
+                        g.x: batch_xs,
+                        g.y: batch_ys,
+                    })
+                    writer.add_summary(summary, step)
+                    line = f'step {step:>{len(str(total_steps))}}/{total_steps}  ' \
+                           f'batch accuracy {test_acc:<9}'
+                    # Added: --select-on validation picks on 5,000 held-out images.
+                    score = test_acc
+                    if args.select_on == 'validation':
+                        score = evaluate(sess, g, mnist.validation)
+                        writer.add_summary(tf.Summary(value=[tf.Summary.Value(
+                            tag='validation_accuracy', simple_value=score)]), step)
+                        line += f'  validation accuracy {score:.4f}'
+                    line += f'  {time.time() - started:6.1f}s'
+                    # 保存准确率最高的一次模型 keep the model with the best accuracy
+                    if score > max_acc:
+                        max_acc = score
+                        best_step, best_batch_acc = step, float(test_acc)
+                        with sigint_deferred():  # a Ctrl-C waits: never half a checkpoint
+                            saver.save(sess, ckpt_prefix, global_step=step)
+                        line += '  saved'
+                    print(line, flush=True)
+                step += 1
+        except KeyboardInterrupt:
+            kept = saver.last_checkpoints[-1] if best_step is not None else 'none'
+            print(f'\ninterrupted at step {step}; best checkpoint kept: {kept}',
+                  file=sys.stderr)
+            raise
+        finally:
+            writer.close()
+        train_seconds = time.time() - started
+
+        if best_step is None:
+            raise UserError('no checkpoint was saved (no accuracy above 0): '
+                            'train longer with --training-iters')
+        # Added: restore the best checkpoint and test it on all 10,000 test images.
+        best = saver.last_checkpoints[-1]
+        saver.restore(sess, best)
+        test_accuracy = evaluate(sess, g, mnist.test)
+
+    print(f'best checkpoint: {best} (step {best_step}, batch accuracy {best_batch_acc})')
+    print(f'test accuracy: {test_accuracy:.4f} on {mnist.test.num_examples} test images')
+    result.update(steps=step, best_batch_accuracy=best_batch_acc, best_step=best_step,
+                  checkpoint=best, test_accuracy=test_accuracy,
+                  train_seconds=round(train_seconds, 3))
+    if args.select_on == 'validation':
+        result['best_validation_accuracy'] = max_acc
+    return result
+
+
+def run_eval(args, mnist):
+    """The tutorial's is_train=False branch: restore and test, no training."""
+    g = build_graph(args.lr, args.batch_size, args.hidden_units)
+    saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+    path = tf.train.latest_checkpoint(args.ckpt_dir)
+    if path is None:
+        raise UserError(f'no checkpoint in {args.ckpt_dir}: train first '
+                        f'(run without --eval) or pass --ckpt-dir')
+    with tf.Session() as sess:
+        restore(sess, saver, path, args.hidden_units)
+        test_accuracy = evaluate(sess, g, mnist.test)
+    print(f'checkpoint: {path}')
+    print(f'test accuracy: {test_accuracy:.4f} on {mnist.test.num_examples} test images')
+    return {'checkpoint': path, 'test_accuracy': test_accuracy}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description="The TF 1.x MNIST LSTM tutorial on tf.compat.v1. Defaults are the tutorial's.")
+    p.add_argument('--lr', type=positive_float, default=lr, help='learning rate (default: %(default)s)')
+    p.add_argument('--training-iters', type=positive_int, default=training_iters,
+                   help='train while step * batch_size < this (default: %(default)s, 782 steps)')
+    p.add_argument('--batch-size', type=positive_int, default=batch_size,
+                   help='images per step; also the graph\'s fixed batch (default: %(default)s)')
+    p.add_argument('--hidden-units', type=positive_int, default=n_hidden_units,
+                   help='LSTM units (default: %(default)s)')
+    p.add_argument('--data-dir', default='data', help='folder with the four MNIST .gz files (default: %(default)s)')
+    p.add_argument('--ckpt-dir', default='ckptRNN', help='checkpoint folder (default: %(default)s)')
+    p.add_argument('--logdir', default=os.path.join('logs', 'mnist_lstm_classifier'),
+                   help='TensorBoard folder (default: %(default)s)')
+    p.add_argument('--seed', type=int, default=None,
+                   help='graph and shuffle seed; repeatable runs (default: none, as in the tutorial)')
+    p.add_argument('--eval', action='store_true',
+                   help='restore the latest checkpoint and test it, no training')
+    p.add_argument('--select-on', choices=['batch', 'validation'], default='batch',
+                   help='pick the best checkpoint on the training batch (the tutorial) '
+                        'or on the 5,000 validation images (default: %(default)s)')
+    p.add_argument('--metrics-json', metavar='PATH', help='write the run\'s numbers as JSON')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        # Check every output location before the slow part starts.
+        if args.eval:
+            if not os.path.isdir(args.ckpt_dir):
+                raise UserError(f'no checkpoint in {args.ckpt_dir}: train first '
+                                f'(run without --eval) or pass --ckpt-dir')
+        else:
+            ensure_writable_dir(args.ckpt_dir, '--ckpt-dir')
+            ensure_writable_dir(args.logdir, '--logdir')
+        if args.metrics_json:
+            ensure_writable_file(args.metrics_json, '--metrics-json')
+
+        # 数据 data. Changed: 'MNIST_data' -> --data-dir (default data/, shipped in the
+        # repository so a fresh clone runs offline); seed=None unless --seed.
+        mnist = input_data.read_data_sets(args.data_dir, one_hot=True, seed=args.seed)
+
+        tf.reset_default_graph()
+        if args.seed is not None:
+            # Upstream's tf.set_random_seed(1), made a flag (the post dropped it).
+            tf.set_random_seed(args.seed)
+        result = run_eval(args, mnist) if args.eval else train(args, mnist)
+        if args.metrics_json:
+            write_json(args.metrics_json, result)
+    except (UserError, input_data.MnistDataError) as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        sys.exit(130)  # the shell's code for Ctrl-C; train() said what was kept
+    return result
+
+
+if __name__ == '__main__':
+    main()

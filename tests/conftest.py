@@ -1,0 +1,51 @@
+"""Shared test helpers: tiny IDX files, the repository root on sys.path."""
+import gzip
+import hashlib
+import os
+import struct
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+DATA_DIR = os.path.join(ROOT, 'data')
+
+
+def idx_bytes(array, magic):
+    """IDX encoding, written from the format's definition: big-endian uint32 magic,
+    big-endian uint32 dimensions, then the uint8 values."""
+    array = np.asarray(array, dtype=np.uint8)
+    header = struct.pack('>I', magic) + struct.pack('>' + 'I' * array.ndim, *array.shape)
+    return header + array.tobytes()
+
+
+def write_gz(path, content):
+    with gzip.open(path, 'wb') as f:
+        f.write(content)
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    """A tiny MNIST in four IDX gzip files, with the reader's checksum table
+    pointed at their content. Returns (folder, train_images, train_labels,
+    test_images, test_labels) as uint8 arrays."""
+    from tf1_compat import input_data
+    rng = np.random.RandomState(0)
+    train_images = rng.randint(0, 256, size=(30, 28, 28)).astype(np.uint8)
+    train_labels = (np.arange(30) % 10).astype(np.uint8)
+    test_images = rng.randint(0, 256, size=(7, 28, 28)).astype(np.uint8)
+    test_labels = (np.arange(7) * 3 % 10).astype(np.uint8)
+    table = {}
+    for name, array, magic in ((input_data.TRAIN_IMAGES, train_images, 2051),
+                               (input_data.TRAIN_LABELS, train_labels, 2049),
+                               (input_data.TEST_IMAGES, test_images, 2051),
+                               (input_data.TEST_LABELS, test_labels, 2049)):
+        content = idx_bytes(array, magic)
+        write_gz(tmp_path / name, content)
+        table[name] = hashlib.sha256(content).hexdigest()
+    monkeypatch.setattr(input_data, 'SHA256', table)
+    return tmp_path, train_images, train_labels, test_images, test_labels

@@ -1,0 +1,131 @@
+"""mnist_lstm_classifier.py: a short seeded run on the real data, then --eval."""
+import contextlib
+import importlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import types
+
+import pytest
+
+from conftest import DATA_DIR, ROOT
+import mnist_lstm_classifier as clf
+
+STEPS = 61  # prints at steps 0, 20, 40, 60
+LINE = re.compile(r'^step +(\d+)/(\d+)  batch accuracy (\S+) .*?([\d.]+)s( +saved)?$')
+
+
+def run(argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = clf.main(argv)
+    return result, out.getvalue()
+
+
+def train_argv(folder, seed=3, steps=STEPS):
+    return ['--training-iters', str(128 * steps), '--seed', str(seed), '--data-dir', DATA_DIR,
+            '--ckpt-dir', str(folder / 'ckpt'), '--logdir', str(folder / 'logs'),
+            '--metrics-json', str(folder / 'metrics.json')]
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('classifier')
+    result, stdout = run(train_argv(folder))
+    return types.SimpleNamespace(folder=folder, result=result, stdout=stdout)
+
+
+def checkpoint_files(ckpt_dir):
+    return sorted(os.listdir(ckpt_dir))
+
+
+def test_prints_every_20_steps_and_keeps_the_best(trained):
+    lines = [LINE.match(l) for l in trained.stdout.splitlines() if l.startswith('step')]
+    assert all(lines)
+    assert [int(m.group(1)) for m in lines] == [0, 20, 40, 60]
+    assert {m.group(2) for m in lines} == {str(STEPS)}
+    accs = [float(m.group(3)) for m in lines]
+    # the tutorial's rule: save when strictly better than every earlier print
+    best = 0
+    expected_saves = []
+    for m, acc in zip(lines, accs):
+        if acc > best:
+            best = acc
+            expected_saves.append(int(m.group(1)))
+    assert [int(m.group(1)) for m in lines if m.group(5)] == expected_saves
+    assert trained.result['best_step'] == expected_saves[-1]
+    assert trained.result['best_batch_accuracy'] == max(accs)
+    assert trained.result['steps'] == STEPS
+
+
+def test_exactly_one_checkpoint_the_best(trained):
+    step = trained.result['best_step']
+    prefix = f'mnistRNNLSTM.ckpt-{step}'
+    assert checkpoint_files(trained.folder / 'ckpt') == [
+        'checkpoint', f'{prefix}.data-00000-of-00001', f'{prefix}.index', f'{prefix}.meta']
+    assert trained.result['checkpoint'] == str(trained.folder / 'ckpt' / prefix)
+
+
+def test_checkpoint_has_tf1_names_and_shapes(trained):
+    variables = dict(clf.tf.train.list_variables(trained.result['checkpoint']))
+    model = {k: v for k, v in variables.items() if 'Adam' not in k and 'power' not in k}
+    assert model == {
+        'Variable': [28, 128],    # weights['in']
+        'Variable_1': [128, 10],  # weights['out']
+        'Variable_2': [128],      # biases['in']
+        'Variable_3': [10],       # biases['out']
+        'rnn/basic_lstm_cell/kernel': [128 + 128, 512],  # [inputs + units, 4 * units]
+        'rnn/basic_lstm_cell/bias': [512],
+    }
+
+
+def test_eval_reproduces_the_test_accuracy(trained, tmp_path):
+    metrics = json.loads((trained.folder / 'metrics.json').read_text())
+    assert metrics['test_accuracy'] == trained.result['test_accuracy']
+    assert 0.0 < metrics['test_accuracy'] <= 1.0
+    assert set(metrics) >= {'steps', 'best_batch_accuracy', 'best_step', 'checkpoint',
+                            'test_accuracy', 'train_seconds'}
+    result, stdout = run(['--eval', '--data-dir', DATA_DIR,
+                          '--ckpt-dir', str(trained.folder / 'ckpt'),
+                          '--metrics-json', str(tmp_path / 'eval.json')])
+    assert result['test_accuracy'] == trained.result['test_accuracy']
+    assert result['checkpoint'] == trained.result['checkpoint']
+    assert f"test accuracy: {trained.result['test_accuracy']:.4f} on 10000 test images" in stdout
+    assert json.loads((tmp_path / 'eval.json').read_text()) == result
+    # --eval trains nothing: the checkpoint folder is unchanged
+    assert checkpoint_files(trained.folder / 'ckpt')[1].startswith(
+        f"mnistRNNLSTM.ckpt-{trained.result['best_step']}")
+
+
+def test_seeded_runs_repeat_and_a_rerun_replaces_the_old_checkpoint(trained, tmp_path):
+    """Same seed, same numbers; the second run into the same folder leaves one checkpoint."""
+    again = tmp_path / 'again'
+    first, _ = run(train_argv(again, seed=3))
+    for key in ('best_step', 'best_batch_accuracy', 'test_accuracy'):
+        assert first[key] == trained.result[key]
+    second, _ = run(train_argv(again, seed=4, steps=21))
+    files = checkpoint_files(again / 'ckpt')
+    step = second['best_step']
+    assert files == ['checkpoint', f'mnistRNNLSTM.ckpt-{step}.data-00000-of-00001',
+                     f'mnistRNNLSTM.ckpt-{step}.index', f'mnistRNNLSTM.ckpt-{step}.meta']
+
+
+def test_import_has_no_side_effects(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    clf.tf.reset_default_graph()
+    importlib.reload(clf)
+    assert clf.tf.get_default_graph().get_operations() == []
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_tf_keras_says_what_to_install(tmp_path):
+    code = ("import sys; sys.modules['tf_keras'] = None; import runpy; "
+            "runpy.run_path('mnist_lstm_classifier.py', run_name='__main__')")
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1
+    assert 'error: the tf-keras package is missing' in proc.stderr
+    assert 'pip install -r requirements.txt' in proc.stderr

@@ -1,0 +1,34 @@
+"""The project's promises about itself: CI runs what the README tells users to run."""
+import os
+import re
+
+from conftest import ROOT
+
+
+def quick_start_commands():
+    readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
+    section = readme.split('## Quick start', 1)[1]
+    block = re.search(r'```bash\n(.*?)```', section, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
+    install_and_run, install_and_test = quick_start_commands()
+    assert install_and_run.endswith('mnist_lstm_classifier.py')
+    test_command = install_and_test.split(' && ')[-1]
+    assert 'pytest' in test_command
+    ci = open(os.path.join(ROOT, '.ci', 'run'), encoding='utf-8').read().splitlines()
+    commands = [l for l in ci if l.strip() and not l.lstrip().startswith('#')]
+    assert commands[-1] == test_command
+    # both install the same way, from requirements.txt
+    assert install_and_run.split(' && ')[:2] == install_and_test.split(' && ')[:2]
+    assert '-r requirements.txt' in install_and_test
+
+
+def test_requirements_are_pinned_and_name_what_the_scripts_need():
+    lines = [l.strip() for l in open(os.path.join(ROOT, 'requirements.txt'))
+             if l.strip() and not l.startswith('#')]
+    pins = dict(l.split('==') for l in lines)
+    assert len(pins) == len(lines)  # every requirement pinned
+    assert pins['tensorflow'] == pins['tf-keras'] == pins['tensorboard'] == '2.21.0'
+    assert {'numpy', 'matplotlib', 'pandas', 'pytest'} <= set(pins)

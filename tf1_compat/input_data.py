@@ -1,0 +1,288 @@
+"""Stand-in for TF 1.x's ``tensorflow.examples.tutorials.mnist.input_data``.
+
+TensorFlow 2 removed the module; this one keeps its API so the tutorial's call
+site ``input_data.read_data_sets('MNIST_data', one_hot=True)`` and
+``mnist.train.next_batch(batch_size)`` work unchanged. Behaviour follows TF 1.15's
+``contrib/learn/python/learn/datasets/mnist.py`` (see TF1_SEMANTICS.md):
+
+* IDX files, gzip, big-endian header; magic 2051 (images) / 2049 (labels).
+* validation = the first ``validation_size`` training images, train = the rest.
+* images [N, 784] float32, multiplied by 1.0 / 255.0; one-hot labels float64.
+* ``next_batch`` shuffles on the first call and, at an epoch boundary, returns
+  the rest of the old order followed by the start of a fresh shuffle.
+
+Two additions: each file's uncompressed bytes are checked against the known
+SHA-256 (a corrupt or truncated copy is refused, not trained on), and a missing
+file is downloaded through a temporary name, so a failed download never leaves
+a partial file under the real one.
+"""
+import gzip
+import hashlib
+import os
+import struct
+import tempfile
+import urllib.request
+import zlib
+
+import numpy
+
+# The mirror TF 1.x's read_data_sets used (the original host now refuses).
+DEFAULT_SOURCE_URL = 'https://storage.googleapis.com/cvdf-datasets/mnist/'
+
+TRAIN_IMAGES = 'train-images-idx3-ubyte.gz'
+TRAIN_LABELS = 'train-labels-idx1-ubyte.gz'
+TEST_IMAGES = 't10k-images-idx3-ubyte.gz'
+TEST_LABELS = 't10k-labels-idx1-ubyte.gz'
+
+# SHA-256 of each file's *uncompressed* bytes: the .gz bytes differ between
+# mirrors (compression level, timestamps), the content does not.
+SHA256 = {
+    TRAIN_IMAGES: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+    TRAIN_LABELS: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
+    TEST_IMAGES: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
+    TEST_LABELS: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
+}
+
+IMAGES_MAGIC = 2051
+LABELS_MAGIC = 2049
+
+
+class MnistDataError(ValueError):
+    """A data file is missing, unreadable or not what it should be.
+
+    The message is one line that names the file and what to do.
+    """
+
+
+def _read_verified(path, name=None):
+    """Return the uncompressed bytes of ``path`` after checking them against the
+    SHA-256 known for ``name`` (default: the file's own name)."""
+    name = name or os.path.basename(path)
+    if os.path.isdir(path):
+        raise MnistDataError(f'{path} is a directory, not the MNIST file {name}: '
+                             f'remove it and copy {name} there')
+    try:
+        with gzip.open(path, 'rb') as f:
+            content = f.read()
+    except gzip.BadGzipFile:
+        raise MnistDataError(f'{path} is not a gzip file: replace it with the '
+                             f'original {name}') from None
+    except (EOFError, zlib.error):
+        raise MnistDataError(f'{path} is truncated or corrupt: replace it with the '
+                             f'original {name}') from None
+    except OSError as e:
+        raise MnistDataError(f'cannot read {path}: {e.strerror or e}') from None
+    expected = SHA256.get(name)
+    if expected is not None and hashlib.sha256(content).hexdigest() != expected:
+        raise MnistDataError(f'{path} does not hold the MNIST data (checksum mismatch): '
+                             f'replace it with the original {name}')
+    return content
+
+
+def _parse_idx(content, path, magic_expected):
+    """Parse an IDX byte string: big-endian uint32 magic and dims, then uint8 data."""
+    kind = 'images' if magic_expected == IMAGES_MAGIC else 'labels'
+    ndim = 3 if magic_expected == IMAGES_MAGIC else 1
+    header = 4 * (1 + ndim)
+    if len(content) < header:
+        raise MnistDataError(f'{path} is too short to be an MNIST {kind} file: '
+                             f'replace it with the original')
+    magic = struct.unpack('>I', content[:4])[0]
+    if magic != magic_expected:
+        raise MnistDataError(f'Invalid magic number {magic} in MNIST {kind} file {path} '
+                             f'(expected {magic_expected}): replace it with the original')
+    dims = struct.unpack('>' + 'I' * ndim, content[4:header])
+    data = numpy.frombuffer(content, dtype=numpy.uint8, offset=header)
+    if data.size != int(numpy.prod(dims)):
+        raise MnistDataError(f'{path} holds {data.size} bytes of {kind} where its header '
+                             f'promises {int(numpy.prod(dims))}: replace it with the original')
+    return data.reshape(dims)
+
+
+def extract_images(path):
+    """Images as a uint8 array [N, rows, cols, 1], as TF 1.x's extract_images."""
+    images = _parse_idx(_read_verified(path), path, IMAGES_MAGIC)
+    return images[..., numpy.newaxis]
+
+
+def extract_labels(path, one_hot=False, num_classes=10):
+    """Labels as uint8 [N], or float64 one-hot [N, num_classes]."""
+    labels = _parse_idx(_read_verified(path), path, LABELS_MAGIC)
+    if one_hot:
+        return dense_to_one_hot(labels, num_classes)
+    return labels
+
+
+def dense_to_one_hot(labels_dense, num_classes):
+    """Class indices [N] to one-hot float64 [N, num_classes] (TF 1.x's dtype)."""
+    labels_one_hot = numpy.zeros((labels_dense.shape[0], num_classes))
+    labels_one_hot[numpy.arange(labels_dense.shape[0]), labels_dense] = 1
+    return labels_one_hot
+
+
+class DataSet(object):
+    """One split; ``next_batch`` has TF 1.x's epoch semantics."""
+
+    def __init__(self, images, labels, dtype=numpy.float32, reshape=True, seed=None):
+        if images.shape[0] != labels.shape[0]:
+            raise MnistDataError(f'images.shape: {images.shape} labels.shape: {labels.shape} '
+                                 f'(image and label counts differ): replace the data files '
+                                 f'with the original MNIST ones')
+        self._num_examples = images.shape[0]
+        if reshape:
+            # [N, 28, 28, 1] -> [N, 784]
+            images = images.reshape(images.shape[0], images.shape[1] * images.shape[2])
+        if dtype == numpy.float32:
+            # [0, 255] -> [0.0, 1.0], as a float32 multiply (not a divide), as TF 1.x.
+            images = images.astype(numpy.float32)
+            images = numpy.multiply(images, numpy.float32(1.0 / 255.0))
+        self._images = images
+        self._labels = labels
+        self._epochs_completed = 0
+        self._index_in_epoch = 0
+        # TF 1.x reseeded NumPy's global RNG with the seed (None: fresh entropy) and
+        # shuffled with it; a private RandomState with the same seed draws the same
+        # permutations without touching anybody else's random numbers.
+        self._rng = numpy.random.RandomState(seed)
+
+    @property
+    def images(self):
+        return self._images
+
+    @property
+    def labels(self):
+        return self._labels
+
+    @property
+    def num_examples(self):
+        return self._num_examples
+
+    @property
+    def epochs_completed(self):
+        return self._epochs_completed
+
+    def _shuffle(self):
+        perm = numpy.arange(self._num_examples)
+        self._rng.shuffle(perm)
+        self._images = self._images[perm]
+        self._labels = self._labels[perm]
+
+    def next_batch(self, batch_size, shuffle=True):
+        """Return the next ``batch_size`` examples from this data set."""
+        start = self._index_in_epoch
+        # Shuffle for the first epoch
+        if self._epochs_completed == 0 and start == 0 and shuffle:
+            self._shuffle()
+        # Go to the next epoch
+        if start + batch_size > self._num_examples:
+            # Finished epoch
+            self._epochs_completed += 1
+            # Get the rest examples in this epoch
+            images_rest_part = self._images[start:self._num_examples]
+            labels_rest_part = self._labels[start:self._num_examples]
+            rest_num_examples = self._num_examples - start
+            # Shuffle the data
+            if shuffle:
+                self._shuffle()
+            # Start next epoch
+            self._index_in_epoch = batch_size - rest_num_examples
+            end = self._index_in_epoch
+            images_new_part = self._images[0:end]
+            labels_new_part = self._labels[0:end]
+            return (numpy.concatenate((images_rest_part, images_new_part), axis=0),
+                    numpy.concatenate((labels_rest_part, labels_new_part), axis=0))
+        self._index_in_epoch += batch_size
+        end = self._index_in_epoch
+        return self._images[start:end], self._labels[start:end]
+
+
+class Datasets(object):
+    """The (train, validation, test) triple TF 1.x returned."""
+
+    def __init__(self, train, validation, test):
+        self.train = train
+        self.validation = validation
+        self.test = test
+
+
+def maybe_download(filename, work_directory, source_url=DEFAULT_SOURCE_URL, timeout=30):
+    """Return the path of ``filename`` in ``work_directory``, downloading it if missing.
+
+    The download goes to a temporary file in the same directory, is verified,
+    and only then renamed to its final name; on any failure it is removed.
+    """
+    filepath = os.path.join(work_directory, filename)
+    if os.path.lexists(filepath):
+        return filepath
+    try:
+        os.makedirs(work_directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=work_directory, prefix='.' + filename, suffix='.part')
+    except OSError as e:
+        raise MnistDataError(f'{filepath} is missing and {work_directory} is not writable '
+                             f'({e.strerror or e}): copy the MNIST .gz files into '
+                             f'{work_directory}') from None
+    try:
+        with os.fdopen(fd, 'wb') as out, \
+                urllib.request.urlopen(source_url + filename, timeout=timeout) as response:
+            while True:
+                chunk = response.read(1 << 20)
+                if not chunk:
+                    break
+                out.write(chunk)
+        _read_verified(tmp, filename)
+        os.replace(tmp, filepath)
+    except MnistDataError as e:
+        _remove(tmp)
+        raise MnistDataError(f'{filepath} is missing and the downloaded copy was refused '
+                             f'({e}): copy the original {filename} into '
+                             f'{work_directory}') from None
+    except BaseException as e:  # network errors, Ctrl-C: never leave the partial file
+        _remove(tmp)
+        if not isinstance(e, Exception):
+            raise
+        reason = getattr(e, 'reason', None) or e
+        raise MnistDataError(f'{filepath} is missing and could not be downloaded from '
+                             f'{source_url} ({reason}): copy the MNIST .gz files into '
+                             f'{work_directory} (a fresh clone has them in data/)') from None
+    return filepath
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def read_data_sets(train_dir, one_hot=False, dtype=numpy.float32, reshape=True,
+                   validation_size=5000, seed=None, source_url=DEFAULT_SOURCE_URL):
+    """Load MNIST from ``train_dir`` as TF 1.x's ``input_data.read_data_sets`` did."""
+    if os.path.exists(train_dir) and not os.path.isdir(train_dir):
+        raise MnistDataError(f'{train_dir} is a file, not a directory: pass the folder '
+                             f'that holds the MNIST .gz files')
+    paths = [maybe_download(name, train_dir, source_url)
+             for name in (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)]
+    train_images = extract_images(paths[0])
+    train_labels = extract_labels(paths[1], one_hot=one_hot)
+    test_images = extract_images(paths[2])
+    test_labels = extract_labels(paths[3], one_hot=one_hot)
+    for images, labels, ipath, lpath in ((train_images, train_labels, paths[0], paths[1]),
+                                         (test_images, test_labels, paths[2], paths[3])):
+        if images.shape[0] != labels.shape[0]:
+            raise MnistDataError(f'{ipath} holds {images.shape[0]} images but {lpath} holds '
+                                 f'{labels.shape[0]} labels: replace both with the originals')
+
+    if not 0 <= validation_size <= len(train_images):
+        raise ValueError(f'Validation size should be between 0 and {len(train_images)}. '
+                         f'Received: {validation_size}.')
+
+    validation_images = train_images[:validation_size]
+    validation_labels = train_labels[:validation_size]
+    train_images = train_images[validation_size:]
+    train_labels = train_labels[validation_size:]
+
+    options = dict(dtype=dtype, reshape=reshape, seed=seed)
+    train = DataSet(train_images, train_labels, **options)
+    validation = DataSet(validation_images, validation_labels, **options)
+    test = DataSet(test_images, test_labels, **options)
+    return Datasets(train=train, validation=validation, test=test)
