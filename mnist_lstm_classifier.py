@@ -9,7 +9,6 @@ the changes are marked "Changed:" or "Added:" in the comments (and in FIDELITY.m
     python mnist_lstm_classifier.py --eval     # the tutorial's is_train=False branch
     python mnist_lstm_classifier.py --help     # every flag
 """
-import argparse
 import math
 import os
 import sys
@@ -27,8 +26,9 @@ except ImportError as e:
     sys.exit(f'error: {e}')
 # Changed: tensorflow.examples.tutorials.mnist.input_data is gone; same API here.
 from tf1_compat import input_data
-from tf1_compat.cli import (UserError, ensure_writable_dir, ensure_writable_file, fail,
-                            positive_float, positive_int, sigint_deferred, write_json)
+from tf1_compat.cli import (ArgumentParser, UserError, ensure_writable_dir,
+                            ensure_writable_file, fail, positive_float, positive_int,
+                            sigint_deferred, write_json)
 
 # 超参 hyperparameters (the tutorial's values; each has a flag, see parse_args)
 lr = 0.001  # 学习率 learning rate
@@ -174,6 +174,13 @@ def restore(sess, saver, path, n_hidden_units):
                         f'(run without --eval) or pass another --ckpt-dir') from None
 
 
+def check_cost(value, when, lr):
+    """Stop on a NaN or infinite cost (Added: the tutorial trains on regardless)."""
+    if not np.isfinite(value):
+        raise UserError(f'the cost became {value} {when} (--lr {lr} is too large?): '
+                        f'try a smaller --lr; the best checkpoint so far is kept')
+
+
 def train(args, mnist):
     """The tutorial's training loop, plus the test-set evaluation at its end."""
     g = build_graph(args.lr, args.batch_size, args.hidden_units)
@@ -207,16 +214,17 @@ def train(args, mnist):
                     g.x: batch_xs,
                     g.y: batch_ys,
                 })
-                if not np.isfinite(step_cost):
-                    raise UserError(f'the cost became {step_cost} at step {step} '
-                                    f'(--lr {args.lr} is too large?): try a smaller --lr; '
-                                    f'the best checkpoint so far is kept')
+                check_cost(step_cost, f'at step {step}', args.lr)
                 if step % 20 == 0:
                     # Accuracy on the batch just trained on (the tutorial's choice).
-                    test_acc, summary = sess.run([g.accuracy, g.merged], feed_dict={
+                    # (The cost at the new weights comes free with the summary; a
+                    # non-finite one stops training before these weights are saved.)
+                    test_acc, new_cost, summary = sess.run([g.accuracy, g.cost, g.merged],
+                                                           feed_dict={
                         g.x: batch_xs,
                         g.y: batch_ys,
                     })
+                    check_cost(new_cost, f'after step {step}', args.lr)
                     writer.add_summary(summary, step)
                     line = f'step {step:>{len(str(total_steps))}}/{total_steps}  ' \
                            f'batch accuracy {test_acc:<9}'
@@ -281,7 +289,7 @@ def run_eval(args, mnist):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         description="The TF 1.x MNIST LSTM tutorial on tf.compat.v1. Defaults are the tutorial's.")
     p.add_argument('--lr', type=positive_float, default=lr, help='learning rate (default: %(default)s)')
     p.add_argument('--training-iters', type=positive_int, default=training_iters,

@@ -18,6 +18,13 @@ class UserError(Exception):
     """Bad input from the user: printed as one line, exit status 1, no traceback."""
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (no usage block), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f'error: {message} (see --help)\n')
+
+
 def positive_int(text):
     """argparse type: an integer > 0."""
     try:

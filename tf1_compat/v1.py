@@ -13,16 +13,57 @@ os.environ['TF_USE_LEGACY_KERAS'] = '1'
 # Fewer of TensorFlow's C++ info/warning lines (a few start-up lines print anyway).
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-try:
-    import tf_keras  # noqa: F401  (imported only to fail early with a clear message)
-except ImportError:
-    raise ImportError('the tf-keras package is missing: TensorFlow 2.16+ needs it for '
-                      'BasicLSTMCell; run `pip install -r requirements.txt` '
-                      '(or `pip install tf-keras` matching your tensorflow version)') from None
-
+import contextlib  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 import warnings  # noqa: E402
 
-import tensorflow.compat.v1 as tf  # noqa: E402
+# Lines TensorFlow's C++ side prints while it loads, before its log level applies:
+# "WARNING: All log messages before absl::InitializeLog() ..." and info lines
+# ("I0000 ... oneDNN custom operations are on", "Could not find cuda drivers"),
+# and, on a machine without a GPU, "E0000 ... failed call to cuInit".
+_STARTUP_NOISE = re.compile(
+    r'^(WARNING: All log messages before absl::InitializeLog|I\d{4} |E\d{4} .*failed call to cuInit)')
+
+
+@contextlib.contextmanager
+def _quiet_startup():
+    """Hold the process's stderr while TensorFlow loads, then pass on every line
+    but the start-up info lines above, so a learner's first screen is the tutorial's."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # no real stderr (e.g. captured)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode='w+b') as held:
+        os.dup2(held.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors='replace').splitlines(keepends=True):
+                if not _STARTUP_NOISE.match(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+with _quiet_startup():
+    try:
+        # Loaded now (TensorFlow would load it at the first BasicLSTMCell) so a
+        # missing package fails early, with a clear message.
+        import tf_keras  # noqa: F401
+    except ImportError:
+        raise ImportError('the tf-keras package is missing: TensorFlow 2.16+ needs it for '
+                          'BasicLSTMCell; run `pip install -r requirements.txt` '
+                          '(or `pip install tf-keras` matching your tensorflow version)') from None
+    import tensorflow.compat.v1 as tf  # noqa: E402
+    tf.config.list_physical_devices()  # probe the devices now, inside the quiet block
 
 # The TF 1.x API is deprecated in TF 2; its per-call deprecation warnings would
 # bury the tutorial's output, so only errors are logged.
