@@ -1,0 +1,125 @@
+"""sin_cos_lstm_regressor.py: short seeded runs, their events, plots and cost history."""
+import contextlib
+import glob
+import importlib
+import io
+import json
+import os
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import sin_cos_lstm_regressor as reg
+
+ITERATIONS = 41  # cost lines at iterations 0, 20, 40
+
+
+def run(argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = reg.main(argv)
+    return result, out.getvalue()
+
+
+def printed_costs(stdout):
+    return [float(l.split()[1]) for l in stdout.splitlines() if l.startswith('cost: ')]
+
+
+@pytest.fixture(scope='module')
+def file_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('regressor')
+    result, stdout = run(['--iterations', str(ITERATIONS), '--seed', '1', '--plot', 'file',
+                          '--logdir', str(folder), '--metrics-json', str(folder / 'm.json')])
+    return types.SimpleNamespace(folder=folder, result=result, stdout=stdout)
+
+
+def test_get_batch_rows_continue_across_batches():
+    reg.BATCH_START = 0
+    seq1, res1, xs1 = reg.get_batch()
+    seq2, res2, xs2 = reg.get_batch()
+    assert seq1.shape == res1.shape == (50, 20, 1) and xs1.shape == (50, 20)
+    step = 1 / (10 * np.pi)
+    # row r of the second batch starts one step after row r of the first ends
+    np.testing.assert_allclose(xs2[:, 0], xs1[:, -1] + step)
+    np.testing.assert_allclose(seq2[:, :, 0], np.sin(xs2))
+    np.testing.assert_allclose(res2[:, :, 0], np.cos(xs2))
+
+
+def test_events_hold_graph_and_cost_at_every_20th_iteration(file_run):
+    events = glob.glob(str(file_run.folder / 'events.out.tfevents.*'))
+    assert len(events) == 1
+    steps, values, has_graph = [], [], False
+    for event in reg.tf.train.summary_iterator(events[0]):
+        has_graph |= event.HasField('graph_def')
+        for value in event.summary.value:
+            assert value.tag == 'cost/average_cost/cost'
+            steps.append(event.step)
+            values.append(value.simple_value)
+    assert has_graph
+    assert steps == [0, 20, 40]
+    assert all(np.isfinite(values))
+
+
+def test_prints_cost_every_20_and_writes_csv_png_gif(file_run):
+    costs = printed_costs(file_run.stdout)
+    assert len(costs) == 3
+    assert file_run.result['costs'] == costs
+    table = pd.read_csv(file_run.folder / 'cost_history.csv')
+    assert list(table.columns) == ['iteration', 'cost']
+    assert table['iteration'].tolist() == [0, 20, 40]
+    assert table['cost'].tolist() == costs
+    with Image.open(file_run.folder / 'sin_cos_fit.png') as png:
+        assert png.format == 'PNG' and png.size[0] > 100
+    with Image.open(file_run.folder / 'sin_cos_fit.gif') as gif:
+        assert gif.format == 'GIF' and gif.n_frames > 2
+    metrics = json.loads((file_run.folder / 'm.json').read_text())
+    assert metrics['iterations'] == ITERATIONS and metrics['costs'] == costs
+    assert np.isfinite(metrics['final_cost']) and metrics['seconds'] > 0
+    # no temporary files are left behind
+    assert not [n for n in os.listdir(file_run.folder) if n.endswith('.tmp')]
+
+
+def test_costs_fall_and_carried_state_beats_reset_state(tmp_path):
+    carried, out = run(['--iterations', '200', '--seed', '2', '--plot', 'none',
+                        '--logdir', str(tmp_path / 'carried')])
+    reset, _ = run(['--iterations', '200', '--seed', '2', '--plot', 'none', '--reset-state',
+                    '--logdir', str(tmp_path / 'reset')])
+    costs = printed_costs(out)
+    assert len(costs) == 10
+    assert costs[-1] < costs[0] / 10
+    assert carried['final_cost'] < reset['final_cost']
+    # --plot none draws nothing but still keeps the cost history
+    assert sorted(n for n in os.listdir(tmp_path / 'carried') if not n.startswith('events')) \
+        == ['cost_history.csv']
+
+
+def test_auto_plot_is_headless_without_display(tmp_path, monkeypatch):
+    monkeypatch.delenv('DISPLAY', raising=False)
+    monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
+    paused = []
+    monkeypatch.setattr(reg.plt, 'pause', lambda seconds: paused.append(seconds))
+    result, _ = run(['--iterations', '3', '--seed', '0', '--logdir', str(tmp_path)])
+    assert paused == []
+    assert (tmp_path / 'sin_cos_fit.png').exists() and (tmp_path / 'sin_cos_fit.gif').exists()
+
+
+def test_live_plot_without_display_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv('DISPLAY', raising=False)
+    monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
+    with pytest.raises(SystemExit) as e:
+        reg.main(['--plot', 'live', '--logdir', str(tmp_path / 'logs')])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: --plot live needs a display') and err.count('\n') == 1
+    assert not (tmp_path / 'logs').exists()
+
+
+def test_import_has_no_side_effects(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    reg.tf.reset_default_graph()
+    importlib.reload(reg)
+    assert reg.tf.get_default_graph().get_operations() == []
+    assert os.listdir(tmp_path) == []
