@@ -169,8 +169,11 @@ def restore(sess, saver, path, n_hidden_units):
     try:
         saver.restore(sess, path)
     except (tf.errors.OpError, ValueError) as e:
-        raise UserError(f'checkpoint {path} could not be restored '
-                        f'({e.message if hasattr(e, "message") else e}): retrain it '
+        # TF's message carries the graph's creation traceback; its last line is the reason
+        lines = [l.strip() for l in str(getattr(e, 'message', e)).splitlines()]
+        reason = next((l for l in reversed(lines) if l and not l.startswith('[[')),
+                      type(e).__name__)
+        raise UserError(f'checkpoint {path} could not be restored ({reason}): retrain it '
                         f'(run without --eval) or pass another --ckpt-dir') from None
 
 

@@ -255,8 +255,8 @@ def train(args):
                     frames.append(grab_frame(fig))
 
             if i % 20 == 0:
-                print('cost: ', round(cost, 4), flush=True)
                 cost_history.append((i, round(float(cost), 4)))
+                print('cost: ', round(cost, 4), flush=True)
                 result = sess.run(merged, feed_dict)
                 writer.add_summary(result, i)
     except KeyboardInterrupt:

@@ -54,16 +54,14 @@ class MnistDataError(ValueError):
     """
 
 
-def _read_verified(path, name=None):
-    """Return the uncompressed bytes of ``path`` after checking them against the
-    SHA-256 known for ``name`` (default: the file's own name)."""
-    name = name or os.path.basename(path)
+def _read_gz(path, name):
+    """The uncompressed bytes of the gzip file ``path`` (the MNIST file ``name``)."""
     if os.path.isdir(path):
         raise MnistDataError(f'{path} is a directory, not the MNIST file {name}: '
                              f'remove it and copy {name} there')
     try:
         with gzip.open(path, 'rb') as f:
-            content = f.read()
+            return f.read()
     except gzip.BadGzipFile:
         raise MnistDataError(f'{path} is not a gzip file: replace it with the '
                              f'original {name}') from None
@@ -71,12 +69,8 @@ def _read_verified(path, name=None):
         raise MnistDataError(f'{path} is truncated or corrupt: replace it with the '
                              f'original {name}') from None
     except OSError as e:
-        raise MnistDataError(f'cannot read {path}: {e.strerror or e}') from None
-    expected = SHA256.get(name)
-    if expected is not None and hashlib.sha256(content).hexdigest() != expected:
-        raise MnistDataError(f'{path} does not hold the MNIST data (checksum mismatch): '
-                             f'replace it with the original {name}')
-    return content
+        raise MnistDataError(f'cannot read {path} ({e.strerror or e}): replace it with the '
+                             f'original {name}') from None
 
 
 def _parse_idx(content, path, magic_expected):
@@ -99,15 +93,36 @@ def _parse_idx(content, path, magic_expected):
     return data.reshape(dims)
 
 
+def _verify(content, path, name):
+    """Refuse content whose SHA-256 is not the one known for ``name``."""
+    expected = SHA256.get(name)
+    if expected is not None and hashlib.sha256(content).hexdigest() != expected:
+        raise MnistDataError(f'{path} does not hold the MNIST data (checksum mismatch): '
+                             f'replace it with the original {name}')
+
+
+def _read_idx(path, name=None):
+    """(uint8 array, raw bytes) of an MNIST file; the format is checked, not the checksum.
+
+    ``name`` is the MNIST file name it stands for (default: the file's own name).
+    """
+    name = name or os.path.basename(path)
+    content = _read_gz(path, name)
+    magic = IMAGES_MAGIC if 'images' in name else LABELS_MAGIC
+    return _parse_idx(content, path, magic), content
+
+
 def extract_images(path):
     """Images as a uint8 array [N, rows, cols, 1], as TF 1.x's extract_images."""
-    images = _parse_idx(_read_verified(path), path, IMAGES_MAGIC)
+    images, content = _read_idx(path)
+    _verify(content, path, os.path.basename(path))
     return images[..., numpy.newaxis]
 
 
 def extract_labels(path, one_hot=False, num_classes=10):
     """Labels as uint8 [N], or float64 one-hot [N, num_classes]."""
-    labels = _parse_idx(_read_verified(path), path, LABELS_MAGIC)
+    labels, content = _read_idx(path)
+    _verify(content, path, os.path.basename(path))
     if one_hot:
         return dense_to_one_hot(labels, num_classes)
     return labels
@@ -214,6 +229,7 @@ def maybe_download(filename, work_directory, source_url=DEFAULT_SOURCE_URL, time
     filepath = os.path.join(work_directory, filename)
     if os.path.lexists(filepath):
         return filepath
+    created = not os.path.isdir(work_directory)
     try:
         os.makedirs(work_directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=work_directory, prefix='.' + filename, suffix='.part')
@@ -229,15 +245,15 @@ def maybe_download(filename, work_directory, source_url=DEFAULT_SOURCE_URL, time
                 if not chunk:
                     break
                 out.write(chunk)
-        _read_verified(tmp, filename)
+        _verify(_read_idx(tmp, filename)[1], tmp, filename)
         os.replace(tmp, filepath)
     except MnistDataError as e:
-        _remove(tmp)
+        _cleanup(tmp, work_directory if created else None)
         raise MnistDataError(f'{filepath} is missing and the downloaded copy was refused '
                              f'({e}): copy the original {filename} into '
                              f'{work_directory}') from None
     except BaseException as e:  # network errors, Ctrl-C: never leave the partial file
-        _remove(tmp)
+        _cleanup(tmp, work_directory if created else None)
         if not isinstance(e, Exception):
             raise
         reason = getattr(e, 'reason', None) or e
@@ -247,11 +263,14 @@ def maybe_download(filename, work_directory, source_url=DEFAULT_SOURCE_URL, time
     return filepath
 
 
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
+def _cleanup(tmp, created_directory):
+    """Remove a failed download, and the folder if it was made for it."""
+    for remove, path in ((os.remove, tmp), (os.rmdir, created_directory)):
+        if path is not None:
+            try:
+                remove(path)
+            except OSError:
+                pass
 
 
 def read_data_sets(train_dir, one_hot=False, dtype=numpy.float32, reshape=True,
@@ -260,17 +279,24 @@ def read_data_sets(train_dir, one_hot=False, dtype=numpy.float32, reshape=True,
     if os.path.exists(train_dir) and not os.path.isdir(train_dir):
         raise MnistDataError(f'{train_dir} is a file, not a directory: pass the folder '
                              f'that holds the MNIST .gz files')
-    paths = [maybe_download(name, train_dir, source_url)
-             for name in (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)]
-    train_images = extract_images(paths[0])
-    train_labels = extract_labels(paths[1], one_hot=one_hot)
-    test_images = extract_images(paths[2])
-    test_labels = extract_labels(paths[3], one_hot=one_hot)
+    names = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+    paths = [maybe_download(name, train_dir, source_url) for name in names]
+    # Format first (magic, sizes, counts), then checksums: the more specific
+    # message wins when a file is wrong in several ways.
+    loaded = [_read_idx(path, name) for path, name in zip(paths, names)]
+    train_images, train_labels, test_images, test_labels = [array for array, _ in loaded]
     for images, labels, ipath, lpath in ((train_images, train_labels, paths[0], paths[1]),
                                          (test_images, test_labels, paths[2], paths[3])):
         if images.shape[0] != labels.shape[0]:
             raise MnistDataError(f'{ipath} holds {images.shape[0]} images but {lpath} holds '
                                  f'{labels.shape[0]} labels: replace both with the originals')
+    for (_, raw), path, name in zip(loaded, paths, names):
+        _verify(raw, path, name)
+    train_images = train_images[..., numpy.newaxis]
+    test_images = test_images[..., numpy.newaxis]
+    if one_hot:
+        train_labels = dense_to_one_hot(train_labels, 10)
+        test_labels = dense_to_one_hot(test_labels, 10)
 
     if not 0 <= validation_size <= len(train_images):
         raise ValueError(f'Validation size should be between 0 and {len(train_images)}. '
