@@ -142,3 +142,12 @@ def test_shipped_data_matches_mnist():
     np.testing.assert_array_equal(np.bincount(mnist.test.labels),
                                   [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
     assert mnist.train.images.max() == 1.0 and mnist.train.images.min() == 0.0
+
+
+def test_seed_is_truncated_as_tf1_did(tiny_mnist):
+    """TF 1.x seeded the shuffle with seed % (2**31 - 1): any integer works."""
+    folder = str(tiny_mnist[0])
+    negative = input_data.read_data_sets(folder, validation_size=0, seed=-1)
+    images = negative.train.images.copy()
+    np.testing.assert_array_equal(negative.train.next_batch(30)[0],
+                                  images[tf1_permutation(2**31 - 2, 30)])

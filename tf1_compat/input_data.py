@@ -155,10 +155,11 @@ class DataSet(object):
         self._labels = labels
         self._epochs_completed = 0
         self._index_in_epoch = 0
-        # TF 1.x reseeded NumPy's global RNG with the seed (None: fresh entropy) and
-        # shuffled with it; a private RandomState with the same seed draws the same
+        # TF 1.x reseeded NumPy's global RNG with the seed (None: fresh entropy),
+        # truncated to seed % (2**31 - 1) as its random_seed.get_seed did, and shuffled
+        # with it; a private RandomState with the same seed draws the same
         # permutations without touching anybody else's random numbers.
-        self._rng = numpy.random.RandomState(seed)
+        self._rng = numpy.random.RandomState(None if seed is None else seed % (2**31 - 1))
 
     @property
     def images(self):
