@@ -229,6 +229,8 @@ def train(args, mnist):
                     })
                     check_cost(new_cost, f'after step {step}', args.lr)
                     writer.add_summary(summary, step)
+                    # Changed: print(test_acc) -> the same number with the step, the
+                    # elapsed time and whether it was saved.
                     line = f'step {step:>{len(str(total_steps))}}/{total_steps}  ' \
                            f'batch accuracy {test_acc:<9}'
                     # Added: --select-on validation picks on 5,000 held-out images.
