@@ -1,6 +1,5 @@
 """mnist_lstm_classifier.py: a short seeded run on the real data, then --eval."""
 import contextlib
-import importlib
 import io
 import json
 import os
@@ -111,14 +110,6 @@ def test_seeded_runs_repeat_and_a_rerun_replaces_the_old_checkpoint(trained, tmp
     step = second['best_step']
     assert files == ['checkpoint', f'mnistRNNLSTM.ckpt-{step}.data-00000-of-00001',
                      f'mnistRNNLSTM.ckpt-{step}.index', f'mnistRNNLSTM.ckpt-{step}.meta']
-
-
-def test_import_has_no_side_effects(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    clf.tf.reset_default_graph()
-    importlib.reload(clf)
-    assert clf.tf.get_default_graph().get_operations() == []
-    assert os.listdir(tmp_path) == []
 
 
 def test_missing_tf_keras_says_what_to_install(tmp_path):

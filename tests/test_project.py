@@ -1,6 +1,9 @@
 """The project's promises about itself: CI runs what the README tells users to run."""
+import importlib
 import os
 import re
+
+import pytest
 
 from conftest import ROOT
 
@@ -32,3 +35,16 @@ def test_requirements_are_pinned_and_name_what_the_scripts_need():
     assert len(pins) == len(lines)  # every requirement pinned
     assert pins['tensorflow'] == pins['tf-keras'] == pins['tensorboard'] == '2.21.0'
     assert {'numpy', 'matplotlib', 'pandas', 'pytest'} <= set(pins)
+
+
+@pytest.mark.parametrize('name', ['mnist_lstm_classifier', 'sin_cos_lstm_regressor'])
+def test_importing_a_script_has_no_side_effects(name, tmp_path, monkeypatch, capsys):
+    """Importing builds no graph, writes no file and prints nothing (the benchmark imports)."""
+    module = importlib.import_module(name)
+    monkeypatch.chdir(tmp_path)
+    module.tf.reset_default_graph()
+    capsys.readouterr()
+    importlib.reload(module)
+    assert module.tf.get_default_graph().get_operations() == []
+    assert os.listdir(tmp_path) == []
+    assert capsys.readouterr().out == ''

@@ -1,7 +1,6 @@
 """sin_cos_lstm_regressor.py: short seeded runs, their events, plots and cost history."""
 import contextlib
 import glob
-import importlib
 import io
 import json
 import os
@@ -115,11 +114,3 @@ def test_live_plot_without_display_is_refused(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith('error: --plot live needs a display') and err.count('\n') == 1
     assert not (tmp_path / 'logs').exists()
-
-
-def test_import_has_no_side_effects(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    reg.tf.reset_default_graph()
-    importlib.reload(reg)
-    assert reg.tf.get_default_graph().get_operations() == []
-    assert os.listdir(tmp_path) == []

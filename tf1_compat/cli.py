@@ -25,12 +25,16 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f'error: {message} (see --help)\n')
 
 
+def _parse(text, convert, kind):
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not {kind}') from None
+
+
 def positive_int(text):
     """argparse type: an integer > 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
+    value = _parse(text, int, 'an integer')
     if value <= 0:
         raise argparse.ArgumentTypeError(f'{value} must be a positive integer')
     return value
@@ -38,10 +42,7 @@ def positive_int(text):
 
 def positive_float(text):
     """argparse type: a finite float > 0 (learning rates)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
+    value = _parse(text, float, 'a number')
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f'{text} must be a finite number > 0')
     return value
@@ -49,10 +50,7 @@ def positive_float(text):
 
 def non_negative_float(text):
     """argparse type: a finite float >= 0 (pauses)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
+    value = _parse(text, float, 'a number')
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f'{text} must be a finite number >= 0')
     return value
