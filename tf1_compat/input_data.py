@@ -149,10 +149,14 @@ class DataSet(object):
             images = images.reshape(images.shape[0], images.shape[1] * images.shape[2])
         if dtype == numpy.float32:
             # [0, 255] -> [0.0, 1.0], as a float32 multiply (not a divide), as TF 1.x.
-            images = images.astype(numpy.float32)
-            images = numpy.multiply(images, numpy.float32(1.0 / 255.0))
+            # (One pass, no float32 temporary: bit-identical to astype, then multiply.)
+            images = numpy.multiply(images, numpy.float32(1.0 / 255.0), dtype=numpy.float32)
         self._images = images
         self._labels = labels
+        # The current order, as indices into the arrays above (None: as stored). TF 1.x
+        # reordered the arrays themselves at each shuffle, two 172 MB copies in the
+        # tutorial's run; indices give the same batches without them.
+        self._order = None
         self._epochs_completed = 0
         self._index_in_epoch = 0
         # TF 1.x reseeded NumPy's global RNG with the seed (None: fresh entropy),
@@ -163,11 +167,12 @@ class DataSet(object):
 
     @property
     def images(self):
-        return self._images
+        """All images, in the current (shuffled) order, as TF 1.x."""
+        return self._images if self._order is None else self._images[self._order]
 
     @property
     def labels(self):
-        return self._labels
+        return self._labels if self._order is None else self._labels[self._order]
 
     @property
     def num_examples(self):
@@ -180,8 +185,15 @@ class DataSet(object):
     def _shuffle(self):
         perm = numpy.arange(self._num_examples)
         self._rng.shuffle(perm)
-        self._images = self._images[perm]
-        self._labels = self._labels[perm]
+        # TF 1.x: images = images[perm], applied to the current order
+        self._order = perm if self._order is None else self._order[perm]
+
+    def _take(self, start, end):
+        """Examples start..end of the current order."""
+        if self._order is None:
+            return self._images[start:end], self._labels[start:end]
+        index = self._order[start:end]
+        return self._images[index], self._labels[index]
 
     def next_batch(self, batch_size, shuffle=True):
         """Return the next ``batch_size`` examples from this data set."""
@@ -194,22 +206,18 @@ class DataSet(object):
             # Finished epoch
             self._epochs_completed += 1
             # Get the rest examples in this epoch
-            images_rest_part = self._images[start:self._num_examples]
-            labels_rest_part = self._labels[start:self._num_examples]
             rest_num_examples = self._num_examples - start
+            images_rest_part, labels_rest_part = self._take(start, self._num_examples)
             # Shuffle the data
             if shuffle:
                 self._shuffle()
             # Start next epoch
             self._index_in_epoch = batch_size - rest_num_examples
-            end = self._index_in_epoch
-            images_new_part = self._images[0:end]
-            labels_new_part = self._labels[0:end]
+            images_new_part, labels_new_part = self._take(0, self._index_in_epoch)
             return (numpy.concatenate((images_rest_part, images_new_part), axis=0),
                     numpy.concatenate((labels_rest_part, labels_new_part), axis=0))
         self._index_in_epoch += batch_size
-        end = self._index_in_epoch
-        return self._images[start:end], self._labels[start:end]
+        return self._take(start, self._index_in_epoch)
 
 
 class Datasets(object):
