@@ -351,6 +351,10 @@ def main(argv=None):
         # 数据 data. Changed: 'MNIST_data' -> --data-dir (default data/, shipped in the
         # repository so a fresh clone runs offline); seed=None unless --seed.
         mnist = input_data.read_data_sets(args.data_dir, one_hot=True, seed=args.seed)
+        if not args.eval and args.batch_size > mnist.train.num_examples:
+            # next_batch could not fill one batch, and the graph takes only full ones
+            raise UserError(f'--batch-size {args.batch_size} is larger than the '
+                            f'{mnist.train.num_examples} training images: pass a smaller one')
 
         tf.reset_default_graph()
         if args.seed is not None:

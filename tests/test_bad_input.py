@@ -198,6 +198,12 @@ def test_classifier_bad_flag(argv, message, capsys, tmp_path):
     assert not (tmp_path / 'ckpt').exists()
 
 
+def test_batch_larger_than_the_training_set(tmp_path, capsys):
+    err = fails(clf.main, clf_argv(tmp_path, '--batch-size', '60000'), capsys)
+    assert '--batch-size 60000 is larger than the 55000 training images' in err
+    assert os.listdir(tmp_path / 'ckpt') == []
+
+
 @pytest.mark.parametrize('argv, message', [
     (['--iterations', '0'], 'argument --iterations: 0 must be a positive integer'),
     (['--batch-size', '0'], 'argument --batch-size: 0 must be a positive integer'),
