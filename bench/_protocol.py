@@ -12,6 +12,7 @@ Only one worker computes at any time: the others block on stdin, so the sides
 never compete with each other for the two cores, and the orchestrator alternates
 them round by round so the machine's own noise falls on all of them alike.
 """
+import argparse
 import json
 import sys
 import time
@@ -65,3 +66,13 @@ def matmul_gflops(matmul, n, size=2048):
         matmul()
         best = min(best, time.perf_counter() - t0)
     return 2.0 * size ** 3 / best / 1e9
+
+
+def worker_parser():
+    """The flags every worker takes (benchmark.py passes them alike to each side)."""
+    p = argparse.ArgumentParser()
+    p.add_argument('--batches', required=True)
+    p.add_argument('--lr', type=float, default=0.001)
+    p.add_argument('--hidden-units', type=int, default=128)
+    p.add_argument('--seed', type=int, default=0)
+    return p

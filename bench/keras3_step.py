@@ -12,7 +12,6 @@ pick XLA, but LSTM's default use_cudnn='auto' marks the layer as not XLA-compati
 so it resolves to a plain tf.function (no XLA). --jit xla forces XLA: LSTM(use_cudnn=
 False) and jit_compile=True.
 """
-import argparse
 import os
 import sys
 
@@ -24,11 +23,7 @@ import _protocol  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--batches', required=True)
-    p.add_argument('--lr', type=float, default=0.001)
-    p.add_argument('--hidden-units', type=int, default=128)
-    p.add_argument('--seed', type=int, default=0)
+    p = _protocol.worker_parser()
     p.add_argument('--jit', choices=['auto', 'xla'], default='auto')
     args = p.parse_args()
     xs, ys = _protocol.load_batches(args.batches)

@@ -7,7 +7,6 @@ does, and times the script's training fetch ``sess.run([train_op, cost])``.
 --static-unroll (side "project-static") passes static_unroll=True to build_graph,
 the script's opt-in --static-unroll.
 """
-import argparse
 import os
 import sys
 
@@ -21,11 +20,7 @@ from mnist_lstm_classifier import tf  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--batches', required=True)
-    p.add_argument('--lr', type=float, default=0.001)
-    p.add_argument('--hidden-units', type=int, default=128)
-    p.add_argument('--seed', type=int, default=0)
+    p = _protocol.worker_parser()
     p.add_argument('--static-unroll', action='store_true')
     args = p.parse_args()
     xs, ys = _protocol.load_batches(args.batches)

@@ -6,18 +6,13 @@ zero_grad/forward/backward/step plus loss.item(). Default threading (torch's own
 Exits with status 3 and a note on stderr when torch is not installed: the project
 does not need torch, the benchmark then skips this side.
 """
-import argparse
 import sys
 
 import _protocol
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--batches', required=True)
-    p.add_argument('--lr', type=float, default=0.001)
-    p.add_argument('--hidden-units', type=int, default=128)
-    p.add_argument('--seed', type=int, default=0)
+    p = _protocol.worker_parser()
     args = p.parse_args()
     try:
         import torch
