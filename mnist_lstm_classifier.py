@@ -338,11 +338,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         # Check every output location before the slow part starts.
-        if args.eval:
-            if not os.path.isdir(args.ckpt_dir):
-                raise UserError(f'no checkpoint in {args.ckpt_dir}: train first '
-                                f'(run without --eval) or pass --ckpt-dir')
-        else:
+        if not args.eval:
             ensure_writable_dir(args.ckpt_dir, '--ckpt-dir')
             ensure_writable_dir(args.logdir, '--logdir')
         if args.metrics_json:
