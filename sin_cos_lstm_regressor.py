@@ -150,12 +150,13 @@ class LSTMRNN(object):
 
 
 def has_display():
-    """True where a plot window can open (Linux needs an X or Wayland display)."""
-    if os.environ.get('MPLBACKEND', '').lower() == 'agg':
+    """True where a plot window can open: a display (X or Wayland on Linux) and a
+    GUI backend for matplotlib. matplotlib picks its backend at first use and falls
+    back to the window-less Agg when no GUI toolkit can open the display."""
+    if sys.platform not in ('win32', 'darwin') and not (
+            os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')):
         return False
-    if sys.platform in ('win32', 'darwin'):
-        return True
-    return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+    return plt.get_backend().lower() not in ('agg', 'cairo', 'pdf', 'pgf', 'ps', 'svg', 'template')
 
 
 def grab_frame(fig):
@@ -321,8 +322,8 @@ def main(argv=None):
         if args.plot == 'auto':
             args.plot = 'live' if has_display() else 'file'
         elif args.plot == 'live' and not has_display():
-            raise UserError('--plot live needs a display and none was found (DISPLAY is '
-                            'unset): use --plot file to write the plots instead')
+            raise UserError('--plot live needs a display and a GUI backend for matplotlib, '
+                            'and none was found: use --plot file to write the plots instead')
         ensure_writable_dir(args.logdir, '--logdir')
         ensure_writable_dir(args.plot_dir, '--plot-dir')
         if args.metrics_json:

@@ -105,6 +105,17 @@ def test_auto_plot_is_headless_without_display(tmp_path, monkeypatch):
     assert (tmp_path / 'sin_cos_fit.png').exists() and (tmp_path / 'sin_cos_fit.gif').exists()
 
 
+def test_auto_plot_is_headless_when_the_display_cannot_open(tmp_path, monkeypatch):
+    """DISPLAY set, but matplotlib has no GUI backend for it (it fell back to Agg)."""
+    monkeypatch.setenv('DISPLAY', ':99')
+    monkeypatch.setattr(reg.plt, 'get_backend', lambda: 'agg')
+    paused = []
+    monkeypatch.setattr(reg.plt, 'pause', lambda seconds: paused.append(seconds))
+    run(['--iterations', '3', '--seed', '0', '--logdir', str(tmp_path)])
+    assert paused == []
+    assert (tmp_path / 'sin_cos_fit.png').exists()
+
+
 def test_live_plot_without_display_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv('DISPLAY', raising=False)
     monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
