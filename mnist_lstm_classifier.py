@@ -26,7 +26,7 @@ except ImportError as e:
     sys.exit(f'error: {e}')
 # Changed: tensorflow.examples.tutorials.mnist.input_data is gone; same API here.
 from tf1_compat import input_data
-from tf1_compat.cli import (ArgumentParser, UserError, ensure_writable_dir,
+from tf1_compat.cli import (ArgumentParser, UserError, check_cost, ensure_writable_dir,
                             ensure_writable_file, fail, positive_float, positive_int,
                             sigint_deferred, write_json)
 
@@ -41,6 +41,7 @@ n_hidden_units = 128  # 隐藏层中的神经元 neurons in hidden layer
 n_classes = 10  # MNIST classes (0-9 digits)
 
 CKPT_NAME = 'mnistRNNLSTM.ckpt'  # saved as <ckpt-dir>/mnistRNNLSTM.ckpt-<step>
+KEPT = '; the best checkpoint so far is kept'  # said when a NaN cost stops training
 
 
 # 接着开始定义 RNN 主体结构, 这个 RNN 总共有 3 个组成部分
@@ -189,13 +190,6 @@ def restore(sess, saver, path, n_hidden_units):
                         f'(run without --eval) or pass another --ckpt-dir') from None
 
 
-def check_cost(value, when, lr):
-    """Stop on a NaN or infinite cost (Added: the tutorial trains on regardless)."""
-    if not np.isfinite(value):
-        raise UserError(f'the cost became {value} {when} (--lr {lr} is too large?): '
-                        f'try a smaller --lr; the best checkpoint so far is kept')
-
-
 def train(args, mnist):
     """The tutorial's training loop, plus the test-set evaluation at its end."""
     g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll)
@@ -229,7 +223,7 @@ def train(args, mnist):
                     g.x: batch_xs,
                     g.y: batch_ys,
                 })
-                check_cost(step_cost, f'at step {step}', args.lr)
+                check_cost(step_cost, f'at step {step}', args.lr, KEPT)
                 if step % 20 == 0:
                     # Accuracy on the batch just trained on (the tutorial's choice).
                     # (The cost at the new weights comes free with the summary; a
@@ -239,7 +233,7 @@ def train(args, mnist):
                         g.x: batch_xs,
                         g.y: batch_ys,
                     })
-                    check_cost(new_cost, f'after step {step}', args.lr)
+                    check_cost(new_cost, f'after step {step}', args.lr, KEPT)
                     writer.add_summary(summary, step)
                     # Changed: print(test_acc) -> the same number with the step, the
                     # elapsed time and whether it was saved.

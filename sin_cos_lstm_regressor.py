@@ -27,9 +27,10 @@ except ImportError as e:
     sys.exit(f'error: {e}')
 # Changed: tf.contrib.legacy_seq2seq is gone; same function here.
 from tf1_compat import legacy_seq2seq
-from tf1_compat.cli import (ArgumentParser, UserError, atomic_output, ensure_writable_dir,
-                            ensure_writable_file, fail, non_negative_float, positive_float,
-                            positive_int, sigint_deferred, write_json)
+from tf1_compat.cli import (ArgumentParser, UserError, atomic_output, check_cost,
+                            ensure_writable_dir, ensure_writable_file, fail,
+                            non_negative_float, positive_float, positive_int,
+                            sigint_deferred, write_json)
 
 BATCH_START = 0  # 建立 batch data 时候的 index
 TIME_STEPS = 20  # backpropagation through time 的 time_steps
@@ -241,9 +242,7 @@ def train(args):
             _, cost, state, pred = sess.run(
                 [model.train_op, model.cost, model.cell_final_state, model.pred],
                 feed_dict=feed_dict)
-            if not np.isfinite(cost):
-                raise UserError(f'the cost became {cost} at iteration {i} '
-                                f'(--lr {args.lr} is too large?): try a smaller --lr')
+            check_cost(cost, f'at iteration {i}', args.lr)  # Added: stop on NaN/inf
 
             # plotting: red = target cos, blue dashed = prediction, for the first row
             if fig is not None:
@@ -263,7 +262,6 @@ def train(args):
     except KeyboardInterrupt:
         print(f'\ninterrupted at iteration {i}; saving what was drawn so far', file=sys.stderr)
         with sigint_deferred():
-            writer.close()
             if fig is not None:
                 frames.append(grab_frame(fig))
             save_outputs(args, fig, frames, cost_history)

@@ -56,6 +56,13 @@ def non_negative_float(text):
     return value
 
 
+def check_cost(value, when, lr, then=''):
+    """Stop on a NaN or infinite cost (the tutorial trains on regardless)."""
+    if not math.isfinite(value):
+        raise UserError(f'the cost became {value} {when} (--lr {lr} is too large?): '
+                        f'try a smaller --lr{then}')
+
+
 def ensure_writable_dir(path, flag):
     """Create ``path`` if needed and prove a file can be written in it, so a bad
     --ckpt-dir or --logdir fails before training rather than at the first save."""
