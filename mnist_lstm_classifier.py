@@ -9,6 +9,7 @@ the changes are marked "Changed:" or "Added:" in the comments (and in FIDELITY.m
     python mnist_lstm_classifier.py --eval     # the tutorial's is_train=False branch
     python mnist_lstm_classifier.py --help     # every flag
 """
+import contextlib
 import math
 import os
 import sys
@@ -17,18 +18,30 @@ import types
 
 import numpy as np
 
-# Changed: `import tensorflow as tf` -> tensorflow.compat.v1 in TF 1.x mode, with the
-# legacy tf-keras that BasicLSTMCell needs on TF 2.16+ (tf1_compat/v1.py sets
-# TF_USE_LEGACY_KERAS=1 before TensorFlow is imported).
-try:
-    from tf1_compat.v1 import tf
-except ImportError as e:
-    sys.exit(f'error: {e}')
 # Changed: tensorflow.examples.tutorials.mnist.input_data is gone; same API here.
 from tf1_compat import input_data
-from tf1_compat.cli import (ArgumentParser, UserError, check_cost, ensure_writable_dir,
-                            ensure_writable_file, fail, positive_float, positive_int,
-                            sigint_deferred, write_json)
+from tf1_compat import checkpoints
+from tf1_compat.cli import (ArgumentParser, Interrupted, UserError, check_cost,
+                            check_interrupted, check_memory, check_no_glob, check_output_dir,
+                            check_output_file, command_line, make_output_dir, positive_float,
+                            positive_int, write_failed, write_json)
+
+# Changed: `import tensorflow as tf` -> tensorflow.compat.v1 in TF 1.x mode, with the
+# legacy tf-keras that BasicLSTMCell needs on TF 2.16+ (tf1_compat/v1.py sets
+# TF_USE_LEGACY_KERAS=1 before TensorFlow is imported). It is imported by
+# load_tensorflow() once the flags are parsed, so --help answers at once.
+tf = None
+
+
+def load_tensorflow():
+    """Import TensorFlow (a few seconds) as this module's ``tf``, and return it."""
+    global tf
+    try:
+        from tf1_compat.v1 import tf
+    except ImportError as e:
+        raise UserError(str(e)) from None
+    return tf
+
 
 # 超参 hyperparameters (the tutorial's values; each has a flag, see parse_args)
 lr = 0.001  # 学习率 learning rate
@@ -146,6 +159,7 @@ def evaluate(sess, g, dataset):
     n = dataset.num_examples
     correct = 0
     for start in range(0, n, g.batch_size):
+        check_interrupted()  # a signal stops the evaluation between two batches
         images = dataset.images[start:start + g.batch_size]
         labels = dataset.labels[start:start + g.batch_size]
         real = len(images)
@@ -159,6 +173,16 @@ def evaluate(sess, g, dataset):
         })
         correct += int(np.sum(hits[:real]))
     return correct / n
+
+
+def memory_needed(batch_size, n_hidden_units):
+    """Bytes a training run needs, roughly: the weights four times over (values,
+    gradients, Adam's two slots) and, per time step, the LSTM's activations and
+    their gradients (gates, c, h, input), all float32."""
+    h = n_hidden_units
+    params = n_inputs * h + h + 8 * h * h + 4 * h + h * n_classes + n_classes
+    activations = batch_size * n_steps * (n_inputs + 8 * h)
+    return 4 * (4 * params + 2 * activations)
 
 
 def check_checkpoint(path, n_hidden_units):
@@ -190,24 +214,40 @@ def restore(sess, saver, path, n_hidden_units):
                         f'(run without --eval) or pass another --ckpt-dir') from None
 
 
+def add_summary(writer, summary, step, logdir):
+    """writer.add_summary, then flush: a full or failing --logdir stops the run with
+    its reason at once, instead of a truncated events file found later."""
+    try:
+        writer.add_summary(summary, step)
+        writer.flush()
+    except (RuntimeError, OSError, tf.errors.OpError) as e:
+        raise write_failed(logdir, e, '--logdir') from None
+
+
+def close_events(writer, logdir):
+    """writer.close(), its failure (a full --logdir) said as one line."""
+    try:
+        writer.close()
+    except (RuntimeError, OSError, tf.errors.OpError) as e:
+        raise write_failed(logdir, e, '--logdir') from None
+
+
 def train(args, mnist):
     """The tutorial's training loop, plus the test-set evaluation at its end."""
     g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll)
-    # Changed: save_relative_paths=True, so ckptRNN/checkpoint works from any
-    # working directory; max_to_keep=1 as in the tutorial keeps only the best.
+    # max_to_keep=1 as in the tutorial keeps only the best; relative paths, so
+    # ckptRNN/checkpoint works from any working directory.
     saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
-    ckpt_prefix = os.path.join(args.ckpt_dir, CKPT_NAME)
     total_steps = math.ceil(args.training_iters / args.batch_size)
     result = {'select_on': args.select_on, 'seed': args.seed}
 
-    with tf.Session() as sess:
+    # Added: one run per checkpoint folder (a lock), and saves that never leave half a
+    # checkpoint or lose the previous run's model (tf1_compat/checkpoints.py).
+    with checkpoints.TrainingRun(args.ckpt_dir, CKPT_NAME) as run, tf.Session() as sess:
         sess.run(g.init)
-        writer = tf.summary.FileWriter(args.logdir, sess.graph)
-        # Added: an older run's checkpoint counts as this Saver's own, so the first
-        # save of this run replaces it and ckptRNN/ holds exactly one checkpoint.
-        old = tf.train.get_checkpoint_state(args.ckpt_dir)
-        if old is not None:
-            saver.recover_last_checkpoints(list(old.all_model_checkpoint_paths))
+        # Added: the pid in the events file's name, so two runs started in the same
+        # second never write into one file.
+        writer = tf.summary.FileWriter(args.logdir, sess.graph, filename_suffix=f'.{os.getpid()}')
         step = 0
         max_acc = 0
         best_step = None
@@ -234,7 +274,7 @@ def train(args, mnist):
                         g.y: batch_ys,
                     })
                     check_cost(new_cost, f'after step {step}', args.lr, KEPT)
-                    writer.add_summary(summary, step)
+                    add_summary(writer, summary, step, args.logdir)
                     # Changed: print(test_acc) -> the same number with the step, the
                     # elapsed time and whether it was saved.
                     line = f'step {step:>{len(str(total_steps))}}/{total_steps}  ' \
@@ -243,37 +283,48 @@ def train(args, mnist):
                     score = test_acc
                     if args.select_on == 'validation':
                         score = evaluate(sess, g, mnist.validation)
-                        writer.add_summary(tf.Summary(value=[tf.Summary.Value(
-                            tag='validation_accuracy', simple_value=score)]), step)
+                        add_summary(writer, tf.Summary(value=[tf.Summary.Value(
+                            tag='validation_accuracy', simple_value=score)]), step, args.logdir)
                         line += f'  validation accuracy {score:.4f}'
                     line += f'  {time.time() - started:6.1f}s'
                     # 保存准确率最高的一次模型 keep the model with the best accuracy
                     if score > max_acc:
                         max_acc = score
                         best_step, best_batch_acc = step, float(test_acc)
-                        with sigint_deferred():  # a Ctrl-C waits: never half a checkpoint
-                            saver.save(sess, ckpt_prefix, global_step=step)
+                        # Changed: saver.save(sess, 'ckptRNN/mnistRNNLSTM.ckpt',
+                        # global_step=step), made a transaction (see above).
+                        run.save(saver, sess, step)
                         line += '  saved'
                     print(line, flush=True)
                 step += 1
-        except KeyboardInterrupt:
-            kept = saver.last_checkpoints[-1] if best_step is not None else 'none'
-            print(f'\ninterrupted at step {step}; best checkpoint kept: {kept}',
-                  file=sys.stderr)
+                # Added: Ctrl-C, SIGTERM or SIGHUP stop here, between two steps.
+                check_interrupted()
+            close_events(writer, args.logdir)
+        except Interrupted as e:
+            e.message = f'\ninterrupted at step {step} ({e.name}); ' + kept_message(run)
             raise
         finally:
-            writer.close()
+            with contextlib.suppress(Exception):  # after an error: its message stands
+                writer.close()
         train_seconds = time.time() - started
 
         if best_step is None:
             raise UserError('no checkpoint was saved (no accuracy above 0): '
                             'train longer with --training-iters')
         # Added: restore the best checkpoint and test it on all 10,000 test images.
-        best = saver.last_checkpoints[-1]
+        best = run.path(run.best)
         saver.restore(sess, best)
-        test_accuracy = evaluate(sess, g, mnist.test)
+        try:
+            test_accuracy = evaluate(sess, g, mnist.test)
+        except Interrupted as e:
+            e.message = f'\ninterrupted during the test evaluation ({e.name}); ' + kept_message(run)
+            raise
+        run.finish()  # the run is complete: its best replaces the previous run's model
 
-    print(f'best checkpoint: {best} (step {best_step}, batch accuracy {best_batch_acc})')
+    # Changed for --select-on validation: name the accuracy that chose the checkpoint.
+    chosen = f'validation accuracy {max_acc:.4f}' if args.select_on == 'validation' \
+        else f'batch accuracy {best_batch_acc}'
+    print(f'best checkpoint: {best} (step {best_step}, {chosen})')
     print(f'test accuracy: {test_accuracy:.4f} on {mnist.test.num_examples} test images')
     result.update(steps=step, best_batch_accuracy=best_batch_acc, best_step=best_step,
                   checkpoint=best, test_accuracy=test_accuracy,
@@ -283,16 +334,27 @@ def train(args, mnist):
     return result
 
 
+def kept_message(run):
+    """What an interrupted run leaves in its checkpoint folder, in one line."""
+    if run.best is None:
+        return f'no checkpoint saved by this run; --eval uses {run.path(run.kept) or "none"}'
+    if run.kept is None:
+        return f'best checkpoint kept: {run.path(run.best)}'
+    return (f'best checkpoint kept: {run.path(run.best)}; --eval still uses '
+            f'{run.path(run.kept)}, the last finished run\'s, until a run finishes')
+
+
 def run_eval(args, mnist):
     """The tutorial's is_train=False branch: restore and test, no training."""
     g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll)
     saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
-    path = tf.train.latest_checkpoint(args.ckpt_dir)
-    if path is None:
-        raise UserError(f'no checkpoint in {args.ckpt_dir}: train first '
-                        f'(run without --eval) or pass --ckpt-dir')
     with tf.Session() as sess:
-        restore(sess, saver, path, args.hidden_units)
+        # Changed: tf.train.latest_checkpoint, read while no save is changing the folder
+        with checkpoints.reading(args.ckpt_dir) as path:
+            if path is None:
+                raise UserError(f'no checkpoint in {args.ckpt_dir}: train first '
+                                f'(run without --eval) or pass --ckpt-dir')
+            restore(sess, saver, path, args.hidden_units)
         test_accuracy = evaluate(sess, g, mnist.test)
     print(f'checkpoint: {path}')
     print(f'test accuracy: {test_accuracy:.4f} on {mnist.test.num_examples} test images')
@@ -301,7 +363,8 @@ def run_eval(args, mnist):
 
 def parse_args(argv=None):
     p = ArgumentParser(
-        description="The TF 1.x MNIST LSTM tutorial on tf.compat.v1. Defaults are the tutorial's.")
+        description="The TF 1.x MNIST LSTM tutorial on tf.compat.v1. Defaults are the tutorial's. "
+                    "Output folders are relative to the working directory.")
     p.add_argument('--lr', type=positive_float, default=lr, help='learning rate (default: %(default)s)')
     p.add_argument('--training-iters', type=positive_int, default=training_iters,
                    help='train while step * batch_size < this (default: %(default)s, 782 steps)')
@@ -310,7 +373,8 @@ def parse_args(argv=None):
     p.add_argument('--hidden-units', type=positive_int, default=n_hidden_units,
                    help='LSTM units (default: %(default)s)')
     p.add_argument('--data-dir', default='data', help='folder with the four MNIST .gz files (default: %(default)s)')
-    p.add_argument('--ckpt-dir', default='ckptRNN', help='checkpoint folder (default: %(default)s)')
+    p.add_argument('--ckpt-dir', default='ckptRNN',
+                   help='checkpoint folder, one training run at a time (default: %(default)s)')
     p.add_argument('--logdir', default=os.path.join('logs', 'mnist_lstm_classifier'),
                    help='TensorBoard folder (default: %(default)s)')
     p.add_argument('--seed', type=int, default=None,
@@ -330,13 +394,19 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        # Check every output location before the slow part starts.
+    # Added: every failure is one line (tf1_compat/cli.py); signals stop at safe points.
+    with command_line():
+        # Check every input and output before the slow part starts, creating nothing.
+        check_no_glob(args.ckpt_dir, '--ckpt-dir')
         if not args.eval:
-            ensure_writable_dir(args.ckpt_dir, '--ckpt-dir')
-            ensure_writable_dir(args.logdir, '--logdir')
+            check_output_dir(args.ckpt_dir, '--ckpt-dir')
+            check_output_dir(args.logdir, '--logdir')
+        check_memory(memory_needed(args.batch_size, args.hidden_units),
+                     f'--hidden-units {args.hidden_units} and --batch-size {args.batch_size}')
         if args.metrics_json:
-            ensure_writable_file(args.metrics_json, '--metrics-json')
+            check_output_file(args.metrics_json, '--metrics-json')
+        load_tensorflow()
+        check_interrupted()
 
         # 数据 data. Changed: 'MNIST_data' -> --data-dir (default data/, shipped in the
         # repository so a fresh clone runs offline); seed=None unless --seed.
@@ -345,19 +415,21 @@ def main(argv=None):
             # next_batch could not fill one batch, and the graph takes only full ones
             raise UserError(f'--batch-size {args.batch_size} is larger than the '
                             f'{mnist.train.num_examples} training images: pass a smaller one')
+        check_interrupted()
 
         tf.reset_default_graph()
         if args.seed is not None:
             # Upstream's tf.set_random_seed(1), made a flag (the post dropped it).
             tf.set_random_seed(args.seed)
-        result = run_eval(args, mnist) if args.eval else train(args, mnist)
+        if args.eval:
+            result = run_eval(args, mnist)
+        else:
+            make_output_dir(args.ckpt_dir, '--ckpt-dir')
+            make_output_dir(args.logdir, '--logdir')
+            result = train(args, mnist)
         if args.metrics_json:
             write_json(args.metrics_json, result)
-    except (UserError, input_data.MnistDataError) as e:
-        fail(str(e))
-    except KeyboardInterrupt:
-        sys.exit(130)  # the shell's code for Ctrl-C; train() said what was kept
-    return result
+        return result
 
 
 if __name__ == '__main__':

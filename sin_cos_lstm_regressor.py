@@ -11,26 +11,41 @@ print cadence are the tutorial's; changes are marked "Changed:" or "Added:".
     python sin_cos_lstm_regressor.py --reset-state    # zero state every batch, to compare
     tensorboard --logdir logs                         # the graph and the cost curve
 """
+import contextlib
 import os
 import sys
 import time
 
+import filelock
 import numpy as np
-import matplotlib.pyplot as plt
-import pandas as pd
 
-# Changed: `import tensorflow as tf` -> tensorflow.compat.v1 in TF 1.x mode, with the
-# legacy tf-keras that BasicLSTMCell needs on TF 2.16+ (see tf1_compat/v1.py).
-try:
-    from tf1_compat.v1 import tf
-except ImportError as e:
-    sys.exit(f'error: {e}')
-# Changed: tf.contrib.legacy_seq2seq is gone; same function here.
-from tf1_compat import legacy_seq2seq
-from tf1_compat.cli import (ArgumentParser, UserError, atomic_output, check_cost,
-                            ensure_writable_dir, ensure_writable_file, fail,
-                            non_negative_float, positive_float, positive_int,
-                            sigint_deferred, write_json)
+from tf1_compat.cli import (ArgumentParser, Interrupted, UserError, atomic_outputs,
+                            check_cost, check_interrupted, check_memory, check_output_dir,
+                            check_output_file, command_line, make_output_dir,
+                            non_negative_float, positive_float, positive_int, write_failed,
+                            write_json)
+
+# Changed: `import tensorflow as tf`, matplotlib and pandas are imported by
+# load_tensorflow() once the flags are parsed, so --help answers at once.
+# tf is tensorflow.compat.v1 in TF 1.x mode, with the legacy tf-keras that
+# BasicLSTMCell needs on TF 2.16+ (see tf1_compat/v1.py); tf.contrib.legacy_seq2seq
+# is gone, tf1_compat.legacy_seq2seq is the same function.
+tf = plt = pd = legacy_seq2seq = None
+
+
+def load_tensorflow():
+    """Import TensorFlow (a few seconds), matplotlib and pandas as this module's
+    ``tf``, ``plt``, ``pd`` and ``legacy_seq2seq``; return ``tf``."""
+    global tf, plt, pd, legacy_seq2seq
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    try:
+        from tf1_compat.v1 import tf
+    except ImportError as e:
+        raise UserError(str(e)) from None
+    from tf1_compat import legacy_seq2seq
+    return tf
+
 
 BATCH_START = 0  # 建立 batch data 时候的 index
 TIME_STEPS = 20  # backpropagation through time 的 time_steps
@@ -168,25 +183,46 @@ def grab_frame(fig):
 
 def save_outputs(args, fig, frames, cost_history):
     """Added: the final frame as PNG, the fit over training as GIF, the printed costs
-    as CSV (the tutorial imported pandas without using it). Each file is written
-    under a temporary name and renamed, so none is ever half-written."""
-    paths = []
-    if fig is not None:
-        from PIL import Image
-        png = os.path.join(args.plot_dir, 'sin_cos_fit.png')
-        with atomic_output(png, 'wb') as f:
-            fig.savefig(f, format='png')
-        gif = os.path.join(args.plot_dir, 'sin_cos_fit.gif')
-        images = [Image.fromarray(frame).reduce(2).quantize(colors=32) for frame in frames]
-        with atomic_output(gif, 'wb') as f:
-            images[0].save(f, format='GIF', save_all=True, append_images=images[1:],
-                           duration=120, loop=0)
-        paths += [png, gif]
-    csv = os.path.join(args.plot_dir, 'cost_history.csv')
-    with atomic_output(csv) as f:
-        pd.DataFrame(cost_history, columns=['iteration', 'cost']).to_csv(f, index=False)
-    paths.append(csv)
+    as CSV (the tutorial imported pandas without using it). All three are written
+    under temporary names and renamed only once all are complete, so they are always
+    a set from one run, and none is ever half-written."""
+    names = (['sin_cos_fit.png', 'sin_cos_fit.gif'] if fig is not None else []) + \
+        ['cost_history.csv']
+    paths = [os.path.join(args.plot_dir, name) for name in names]
+    try:
+        # A lock, so two runs sharing --plot-dir never interleave their renames.
+        with filelock.FileLock(os.path.join(args.plot_dir, '.outputs.lock')), \
+                atomic_outputs(paths, 'wb') as files:
+            if fig is not None:
+                from PIL import Image
+                fig.savefig(files[0], format='png')
+                images = [Image.fromarray(frame).reduce(2).quantize(colors=32)
+                          for frame in frames]
+                images[0].save(files[1], format='GIF', save_all=True,
+                               append_images=images[1:], duration=120, loop=0)
+            pd.DataFrame(cost_history, columns=['iteration', 'cost']).to_csv(
+                files[-1], index=False, lineterminator='\n')
+    except OSError as e:
+        raise write_failed(args.plot_dir, e, '--plot-dir') from None
     return paths
+
+
+def close_events(writer, logdir):
+    """writer.close(): flush every event to disk; a failure (a full --logdir) is
+    said as one line, not found later as a truncated events file."""
+    try:
+        writer.close()
+    except (RuntimeError, OSError, tf.errors.OpError) as e:
+        raise write_failed(logdir, e, '--logdir') from None
+
+
+def memory_needed(batch_size, time_steps, cell_size):
+    """Bytes a run needs, roughly: get_batch's three float64 arrays, the LSTM's
+    weights four times over (values, gradients, Adam's two slots) and, per point,
+    its activations and their gradients, float32."""
+    points = batch_size * time_steps
+    params = 2 * cell_size + 8 * cell_size * cell_size + 4 * cell_size + cell_size + 2
+    return 8 * 3 * points + 4 * (4 * params + 2 * points * 8 * cell_size)
 
 
 def train(args):
@@ -196,7 +232,9 @@ def train(args):
     model = LSTMRNN(args.time_steps, INPUT_SIZE, OUTPUT_SIZE, args.cell_size, args.batch_size, args.lr)
     sess = tf.Session()
     merged = tf.summary.merge_all()
-    writer = tf.summary.FileWriter(args.logdir, sess.graph)
+    # Added: the pid in the events file's name, so two runs started in the same
+    # second never write into one file.
+    writer = tf.summary.FileWriter(args.logdir, sess.graph, filename_suffix=f'.{os.getpid()}')
     init = tf.global_variables_initializer()
     sess.run(init)
     # view it with: tensorboard --logdir logs   (then open http://localhost:6006/)
@@ -259,15 +297,20 @@ def train(args):
                 print('cost: ', round(cost, 4), flush=True)
                 result = sess.run(merged, feed_dict)
                 writer.add_summary(result, i)
-    except KeyboardInterrupt:
-        print(f'\ninterrupted at iteration {i}; saving what was drawn so far', file=sys.stderr)
-        with sigint_deferred():
-            if fig is not None:
-                frames.append(grab_frame(fig))
-            save_outputs(args, fig, frames, cost_history)
+            # Added: Ctrl-C, SIGTERM or SIGHUP stop here, between two iterations.
+            check_interrupted()
+        close_events(writer, args.logdir)
+    except Interrupted as e:
+        # The plots and costs so far are saved (signals wait while they are written).
+        if fig is not None:
+            frames.append(grab_frame(fig))
+        paths = save_outputs(args, fig, frames, cost_history)
+        e.message = f'\ninterrupted at iteration {i} ({e.name}); saved what was drawn ' \
+                    f'so far: {", ".join(paths)}'
         raise
     finally:
-        writer.close()  # flush every event to disk
+        with contextlib.suppress(Exception):  # after an error: its message stands
+            writer.close()
         sess.close()
     seconds = time.time() - started
 
@@ -285,7 +328,8 @@ def train(args):
 
 def parse_args(argv=None):
     p = ArgumentParser(
-        description="The TF 1.x sin->cos LSTM tutorial on tf.compat.v1. Defaults are the tutorial's.")
+        description="The TF 1.x sin->cos LSTM tutorial on tf.compat.v1. Defaults are the tutorial's. "
+                    "Output folders are relative to the working directory.")
     p.add_argument('--iterations', type=positive_int, default=ITERATIONS,
                    help='training iterations (default: %(default)s)')
     p.add_argument('--lr', type=positive_float, default=LR, help='learning rate (default: %(default)s)')
@@ -316,27 +360,32 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
+    # Added: every failure is one line (tf1_compat/cli.py); signals stop at safe points.
+    with command_line():
+        # Check every output before the slow part starts, creating nothing.
+        check_output_dir(args.logdir, '--logdir')
+        check_output_dir(args.plot_dir, '--plot-dir')
+        if args.metrics_json:
+            check_output_file(args.metrics_json, '--metrics-json')
+        check_memory(memory_needed(args.batch_size, args.time_steps, args.cell_size),
+                     f'--batch-size {args.batch_size}, --time-steps {args.time_steps} and '
+                     f'--cell-size {args.cell_size}')
+        load_tensorflow()
+        check_interrupted()
         if args.plot == 'auto':
             args.plot = 'live' if has_display() else 'file'
         elif args.plot == 'live' and not has_display():
             raise UserError('--plot live needs a display and a GUI backend for matplotlib, '
                             'and none was found: use --plot file to write the plots instead')
-        ensure_writable_dir(args.logdir, '--logdir')
-        ensure_writable_dir(args.plot_dir, '--plot-dir')
-        if args.metrics_json:
-            ensure_writable_file(args.metrics_json, '--metrics-json')
+        make_output_dir(args.logdir, '--logdir')
+        make_output_dir(args.plot_dir, '--plot-dir')
         tf.reset_default_graph()
         if args.seed is not None:
             tf.set_random_seed(args.seed)
         result = train(args)
         if args.metrics_json:
             write_json(args.metrics_json, result)
-    except UserError as e:
-        fail(str(e))
-    except KeyboardInterrupt:
-        sys.exit(130)  # the shell's code for Ctrl-C
-    return result
+        return result
 
 
 if __name__ == '__main__':

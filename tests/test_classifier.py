@@ -38,7 +38,8 @@ def trained(tmp_path_factory):
 
 
 def checkpoint_files(ckpt_dir):
-    return sorted(os.listdir(ckpt_dir))
+    """The folder's files but the hidden lock files (.lock, .lock.pid, .save.lock)."""
+    return sorted(n for n in os.listdir(ckpt_dir) if not n.startswith('.'))
 
 
 def test_prints_every_20_steps_and_keeps_the_best(trained):

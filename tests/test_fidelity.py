@@ -21,7 +21,8 @@ import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from tf1_compat import input_data, legacy_seq2seq
 
-tf = clf.tf
+tf = clf.load_tensorflow()
+reg.load_tensorflow()
 
 SEED = 7            # shuffle/graph seed of the seeded runs
 N_TRAIN = 55000     # 60,000 training images minus the 5,000 validation ones

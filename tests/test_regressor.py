@@ -91,8 +91,8 @@ def test_costs_fall_and_carried_state_beats_reset_state(tmp_path):
     assert costs[-1] < costs[0] / 10
     assert carried['final_cost'] < reset['final_cost']
     # --plot none draws nothing but still keeps the cost history
-    assert sorted(n for n in os.listdir(tmp_path / 'carried') if not n.startswith('events')) \
-        == ['cost_history.csv']
+    assert sorted(n for n in os.listdir(tmp_path / 'carried')
+                  if not n.startswith(('events', '.'))) == ['cost_history.csv']
 
 
 def test_auto_plot_is_headless_without_display(tmp_path, monkeypatch):

@@ -63,69 +63,206 @@ def check_cost(value, when, lr, then=''):
                         f'try a smaller --lr{then}')
 
 
-def ensure_writable_dir(path, flag):
-    """Create ``path`` if needed and prove a file can be written in it, so a bad
-    --ckpt-dir or --logdir fails before training rather than at the first save."""
+GLOB_CHARACTERS = '*?[]'
+
+
+def check_no_glob(path, flag):
+    """TensorFlow's checkpoint code matches file names as glob patterns, so *, ?, [
+    and ] in --ckpt-dir would reach other folders' files: refuse them up front."""
+    if any(c in path for c in GLOB_CHARACTERS):
+        raise UserError(f'{flag} {path} contains one of {GLOB_CHARACTERS}, which TensorFlow '
+                        f'reads as a file pattern: pass a folder name without them')
+
+
+def check_output_dir(path, flag):
+    """Refuse an output folder that cannot work, before anything runs and without
+    creating it (a run that fails before training leaves no folders behind)."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise UserError(f'{flag} {path} is a file, not a directory: remove it or '
                         f'pass another {flag}')
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):  # the nearest folder that exists already
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UserError(f'{flag} {path} cannot be made: {existing} is a file; '
+                        f'pass another {flag}')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f'{flag} {path} is not writable (Permission denied): fix its '
+                        f'permissions or pass another {flag}')
+
+
+def make_output_dir(path, flag):
+    """Create an output folder checked by check_output_dir (as late as possible)."""
     try:
         os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
     except OSError as e:
-        raise UserError(f'{flag} {path} is not writable ({e.strerror or e}): fix its '
-                        f'permissions or pass another {flag}') from None
+        raise UserError(f'{flag} {path} cannot be made ({e.strerror or e}): '
+                        f'pass another {flag}') from None
 
 
-def ensure_writable_file(path, flag):
+def check_output_file(path, flag):
     """Check early that ``path`` can be written (its folder exists or can be made)."""
     if os.path.isdir(path):
         raise UserError(f'{flag} {path} is a directory: pass a file name')
-    ensure_writable_dir(os.path.dirname(path) or '.', flag)
+    check_output_dir(os.path.dirname(path) or '.', flag)
+
+
+def write_failed(path, error, flag, then=''):
+    """The one-line UserError for a failed write of ``path`` (an OSError or a
+    TensorFlow error): the path, the reason, what to do."""
+    reason = getattr(error, 'strerror', None) or getattr(error, 'message', None) or str(error)
+    reason = reason.strip().splitlines()[0] if reason.strip() else type(error).__name__
+    return UserError(f'cannot write {path} ({reason}): free some space, fix the '
+                     f'permissions or pass another {flag}{then}')
 
 
 @contextlib.contextmanager
 def atomic_output(path, mode='w'):
     """Open a temporary file beside ``path``; rename it to ``path`` only once the
     block has finished, so readers never see a half-written file."""
-    folder = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def write_json(path, data):
-    """Write ``data`` as indented JSON to ``path`` atomically."""
-    with atomic_output(path) as f:
-        json.dump(data, f, indent=2)
-        f.write('\n')
+    with atomic_outputs([path], mode) as (f,):
+        yield f
 
 
 @contextlib.contextmanager
-def sigint_deferred():
-    """Hold Ctrl-C until the block is done (a checkpoint save), then raise it."""
+def atomic_outputs(paths, mode='w'):
+    """Open a temporary file beside each of ``paths``; once the block has written all
+    of them, rename each to its real name. On any failure every temporary file is
+    removed and no real file is touched, so the files are always a set from one run."""
+    files, temps = [], []
+    try:
+        for path in paths:
+            folder = os.path.dirname(path) or '.'
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path),
+                                       suffix='.tmp')
+            temps.append(tmp)
+            files.append(os.fdopen(fd, mode))
+        yield files
+        for f in files:
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        for tmp, path in zip(temps, paths):
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+    except BaseException:
+        for f in files:
+            with contextlib.suppress(OSError):
+                f.close()
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+        raise
+
+
+def write_json(path, data, flag='--metrics-json'):
+    """Write ``data`` as indented JSON to ``path`` atomically."""
+    try:
+        with atomic_output(path) as f:
+            json.dump(data, f, indent=2)
+            f.write('\n')
+    except OSError as e:
+        raise write_failed(path, e, flag) from None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP, raised at a safe point (see deferred_signals).
+    The process exits with 128 + the signal's number, as a shell reports it."""
+
+    def __init__(self, signum, message=None):
+        super().__init__(signum)
+        self.signum = signum
+        self.message = message
+
+    @property
+    def status(self):
+        return 128 + self.signum
+
+    @property
+    def name(self):
+        return 'Ctrl-C' if self.signum == signal.SIGINT else signal.Signals(self.signum).name
+
+
+_received = []  # signals that arrived while deferred_signals was active
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """Ctrl-C, SIGTERM and SIGHUP only set a flag; check_interrupted() raises at the
+    points the scripts choose (between training steps, between evaluation batches).
+
+    Python's own Ctrl-C raises KeyboardInterrupt at whatever bytecode runs, which can
+    be inside TensorFlow's Python wrappers: in a __del__ or a callback, where Python
+    swallows it (the Ctrl-C is ignored), or halfway through a call into TensorFlow's
+    C++ core (a segmentation fault). A flag checked at safe points has neither
+    problem, and a save in progress always finishes. A second signal raises at
+    once, for a run stuck somewhere (e.g. a slow download). The previous handlers
+    are restored afterwards (a notebook kernel keeps its own).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    wanted = [signal.SIGINT, signal.SIGTERM] + (
+        [signal.SIGHUP] if hasattr(signal, 'SIGHUP') else [])
+
+    def handler(signum, frame):
+        _received.append(signum)
+        if len(_received) > 1:
+            raise Interrupted(_received[0])
+
+    previous = {s: signal.signal(s, handler) for s in wanted}
+    _received.clear()
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+        for s, h in previous.items():
+            signal.signal(s, h)
+        _received.clear()
+
+
+def check_interrupted(message=None):
+    """Raise Interrupted if a signal arrived (a safe point)."""
+    if _received:
+        raise Interrupted(_received[0], message)
+
+
+def check_memory(needed, what):
+    """Refuse sizes that cannot fit in this machine's memory, before TensorFlow
+    allocates them and the process dies (a segmentation fault or an OOM kill)."""
+    import psutil
+    total = psutil.virtual_memory().total
+    if needed > total:
+        raise UserError(f'{what} need about {needed / 2**30:.1f} GiB of memory and this '
+                        f'machine has {total / 2**30:.1f} GiB: pass smaller values')
 
 
 def fail(message, status=1):
     """Print ``error: message`` on stderr and exit with ``status``."""
     print(f'error: {message}', file=sys.stderr)
     sys.exit(status)
+
+
+@contextlib.contextmanager
+def command_line():
+    """The scripts' outer layer: signals deferred (see deferred_signals), and every
+    expected failure ends as one line on stderr and a documented exit status:
+    1 for bad input or a failed write, 128 + N for signal N (130 for Ctrl-C), 141
+    (a shell's code for SIGPIPE) when stdout is closed early, as by `| head`."""
+    with deferred_signals():
+        try:
+            yield
+        except UserError as e:
+            fail(str(e))
+        except Interrupted as e:
+            print(e.message or f'interrupted ({e.name}); nothing was saved', file=sys.stderr)
+            sys.exit(e.status)
+        except BrokenPipeError:
+            # stdout's reader has gone: nothing to tell, and Python must not try to
+            # flush into the closed pipe again at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
+        except OSError as e:
+            if e.filename is not None:  # every file the scripts write is caught nearer
+                raise
+            fail(f'cannot write to standard output ({e.strerror or e}): '
+                 f'redirect it to a file or a terminal that can take it')

@@ -26,6 +26,8 @@ import zlib
 
 import numpy
 
+from tf1_compat.cli import UserError
+
 # The mirror TF 1.x's read_data_sets used (the original host now refuses).
 DEFAULT_SOURCE_URL = 'https://storage.googleapis.com/cvdf-datasets/mnist/'
 
@@ -47,7 +49,7 @@ IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
 
-class MnistDataError(ValueError):
+class MnistDataError(UserError, ValueError):
     """A data file is missing, unreadable or not what it should be.
 
     The message is one line that names the file and what to do.
@@ -62,8 +64,13 @@ def _read_gz(path, name):
     try:
         with gzip.open(path, 'rb') as f:
             return f.read()
-    except gzip.BadGzipFile:
-        raise MnistDataError(f'{path} is not a gzip file: replace it with the '
+    except gzip.BadGzipFile as e:
+        if str(e).startswith('Not a gzipped file'):
+            raise MnistDataError(f'{path} is not a gzip file: replace it with the '
+                                 f'original {name}') from None
+        # the gzip trailer's CRC-32 or length does not match: damaged bytes
+        what = 'CRC check failed' if 'CRC' in str(e) else 'length check failed'
+        raise MnistDataError(f'{path} is corrupt ({what}): replace it with the '
                              f'original {name}') from None
     except (EOFError, zlib.error):
         raise MnistDataError(f'{path} is truncated or corrupt: replace it with the '

@@ -19,6 +19,7 @@ import gc  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import warnings  # noqa: E402
 
 # Lines TensorFlow's C++ side prints while it loads, before its log level applies:
@@ -89,3 +90,18 @@ warnings.filterwarnings('ignore', message='.*BasicLSTMCell.* is deprecated')
 tf.disable_v2_behavior()
 
 __all__ = ['tf']
+
+# The events writer's thread hands its failure (e.g. a full --logdir) to the main
+# thread, where the scripts report it as one line; the thread's own traceback and
+# log line would only repeat it, as a traceback.
+_thread_excepthook = threading.excepthook
+
+
+def _quiet_event_writer(args):
+    if args.thread is None or args.thread.name != 'EventLoggerThread':
+        _thread_excepthook(args)
+
+
+threading.excepthook = _quiet_event_writer
+tf.get_logger().addFilter(
+    lambda record: 'EventFileWriter writer thread error' not in record.getMessage())

@@ -1,0 +1,285 @@
+"""The checkpoint folder (ckptRNN/) kept the way a database keeps its files.
+
+TF 1.x's ``Saver(max_to_keep=1).save`` writes the new checkpoint, rewrites the
+``checkpoint`` index and deletes the older checkpoint by glob, one file operation
+after another and with no lock: two runs in one folder delete each other's files, a
+kill at the wrong moment leaves an index naming half a checkpoint, a rerun saving
+step 0 over an old step 0 tears it, and a glob character in the folder's name reaches
+other folders. This module does that bookkeeping instead (the Saver still writes the
+checkpoint files themselves):
+
+* one training run per folder: an exclusive lock (the filelock package), held for
+  the run's life and released by the operating system if the process dies;
+* the ``checkpoint`` file is the commit record: a checkpoint is listed in it only
+  once all its files are complete, files are deleted only after they are unlisted,
+  and the file itself is replaced atomically (temporary name, then rename);
+* the model that ``--eval`` uses (``model_checkpoint_path``) changes only when a run
+  finishes, or when the folder had none: an interrupted or failed run never replaces
+  a finished run's model, and no file of that model is ever overwritten;
+* a new run removes what a killed run left (temporary files, unlisted checkpoints):
+  the lock guarantees no live run owns them.
+
+The ``checkpoint`` file keeps TF's text format, so TensorFlow's own
+``tf.train.latest_checkpoint`` and TensorBoard read the folder as before.
+"""
+import contextlib
+import os
+import re
+import shutil
+import sys
+
+import filelock
+
+from tf1_compat.cli import UserError, atomic_output, write_failed
+
+INDEX = 'checkpoint'
+RUN_LOCK = '.lock'  # held by the training run for its whole life
+OWNER = '.lock.pid'  # the pid of the run holding RUN_LOCK, for the error message
+SAVE_LOCK = '.save.lock'  # held while the folder changes, and by --eval while it restores
+PREVIOUS = '-previous'  # a kept model renamed out of the way of this run's save
+_LINE = re.compile(r'\s*(\w+)\s*:\s*"(.*)"\s*')
+
+
+def checkpoint_files(folder, prefix):
+    """The names of the files that make up checkpoint ``prefix`` (a basename)."""
+    return [n for n in os.listdir(folder)
+            if n in (prefix + '.index', prefix + '.meta') or n.startswith(prefix + '.data-')]
+
+
+def _complete(folder, prefix):
+    return os.path.isfile(os.path.join(folder, prefix + '.index')) and any(
+        n.startswith(prefix + '.data-') for n in os.listdir(folder))
+
+
+def read_index(folder):
+    """(current, listed) checkpoint basenames from ``folder``/checkpoint, keeping only
+    complete checkpoints; (None, []) if there is no readable index.
+
+    A garbage or empty index gives (None, None): no checkpoint."""
+    path = os.path.join(folder, INDEX)
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None, []
+    except (OSError, UnicodeDecodeError):
+        text = None
+    current, listed = None, []
+    for line in (text or '').splitlines():
+        if not line.strip():
+            continue
+        match = _LINE.fullmatch(line)
+        if not match:
+            text = None
+            break
+        key, value = match.groups()
+        # TF writes paths relative to the folder, absolute, or as given by the
+        # caller ('./ckptRNN/...'); only checkpoints inside the folder count.
+        name = re.split(r'[\\/]', value)[-1]
+        if key == 'model_checkpoint_path':
+            current = name
+        elif key == 'all_model_checkpoint_paths' and name not in listed:
+            listed.append(name)
+    if not text or current is None:
+        return None, None  # unreadable: None, not [], so callers can say so
+    listed = [n for n in listed if _complete(folder, n)]
+    if not _complete(folder, current):
+        current = listed[-1] if listed else None
+    if current is not None and current not in listed:
+        listed.append(current)
+    return current, listed
+
+
+def write_index(folder, current, listed):
+    """Replace ``folder``/checkpoint atomically, in TF's CheckpointState text format
+    (no checkpoint: no index file, as TF leaves a fresh folder)."""
+    path = os.path.join(folder, INDEX)
+    if current is None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        return
+    lines = [f'model_checkpoint_path: "{current}"']
+    lines += [f'all_model_checkpoint_paths: "{n}"' for n in listed]
+    with atomic_output(path) as f:
+        f.write(''.join(line + '\n' for line in lines))
+
+
+@contextlib.contextmanager
+def reading(folder, timeout=120):
+    """The current checkpoint's path (or None), held steady while the block restores
+    it: a training run in the same folder waits for the block, and the block waits
+    for a save in progress. For --eval; it never changes the folder."""
+    if not os.path.isdir(folder):
+        yield None
+        return
+    lock = filelock.FileLock(os.path.join(folder, SAVE_LOCK))
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout:
+        raise UserError(f'{folder} stayed busy for {timeout} s (a save that does not '
+                        f'finish?): try again, or pass another --ckpt-dir') from None
+    except OSError:  # a read-only folder: nobody can be saving into it
+        lock = None
+    try:
+        current, listed = read_index(folder)
+        if listed is None:
+            raise UserError(f'no checkpoint in {folder}: its checkpoint file is empty or '
+                            f'unreadable; train again (run without --eval) or pass another '
+                            f'--ckpt-dir')
+        yield None if current is None else os.path.join(folder, current)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class TrainingRun:
+    """One training run's hold on its checkpoint folder (see the module's text).
+
+    ``with TrainingRun(folder, name) as run:`` locks the folder and cleans it;
+    ``run.save(saver, sess, step)`` replaces this run's previous best by a new one;
+    ``run.finish()`` makes this run's best the folder's model and deletes the rest.
+    """
+
+    def __init__(self, folder, name, flag='--ckpt-dir'):
+        self.folder, self.name, self.flag = folder, name, flag
+        self.kept = None  # the model in the folder when the run started, kept until finish()
+        self.best = None  # this run's best checkpoint so far (a basename)
+        self._lock = filelock.FileLock(os.path.join(folder, RUN_LOCK))
+        self._save_lock = filelock.FileLock(os.path.join(folder, SAVE_LOCK))
+
+    def path(self, prefix):
+        return None if prefix is None else os.path.join(self.folder, prefix)
+
+    def __enter__(self):
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            try:
+                with open(os.path.join(self.folder, OWNER)) as f:
+                    owner = f'pid {int(f.read())}'
+            except (OSError, ValueError):
+                owner = 'pid unknown'
+            raise UserError(f'{self.folder} is in use by another run ({owner}): wait for it '
+                            f'or pass another {self.flag}') from None
+        except OSError as e:
+            raise write_failed(os.path.join(self.folder, RUN_LOCK), e, self.flag) from None
+        try:
+            with atomic_output(os.path.join(self.folder, OWNER)) as f:
+                f.write(str(os.getpid()))
+            with self._save_lock:
+                self.kept, listed = read_index(self.folder)
+                if listed is None:
+                    print(f'warning: {self.path(INDEX)} is empty or unreadable: treated as '
+                          f'no checkpoint, and the checkpoint files it should list are '
+                          f'removed', file=sys.stderr)
+                # Only the model --eval uses survives a run that did not finish.
+                keep = [self.kept] if self.kept else []
+                write_index(self.folder, self.kept, keep)
+                self._clean(keep, quiet=listed is None)
+        except OSError as e:
+            self._lock.release()
+            raise write_failed(os.path.join(self.folder, INDEX), e, self.flag) from None
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    def _clean(self, keep, quiet=False):
+        """Remove what a killed run left: TF's temporary files and folders, temporary
+        index files, and checkpoints the index does not list (``keep``). Nothing
+        else in the folder is touched."""
+        own = set()
+        for prefix in keep:
+            own.update(checkpoint_files(self.folder, prefix))
+        removed = 0
+        for entry in os.listdir(self.folder):
+            ours = entry.startswith(self.name) or entry.startswith(INDEX + '.tmp') or (
+                entry.startswith('.' + INDEX) and entry.endswith('.tmp'))
+            if not ours or entry in own:
+                continue
+            path = os.path.join(self.folder, entry)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.remove(path)
+            removed += 1
+        if removed and not quiet:
+            print(f'note: removed {removed} file(s) that an interrupted run left in '
+                  f'{self.folder}', file=sys.stderr)
+
+    def _delete(self, prefix):
+        """Delete the files of an unlisted checkpoint; what fails here is only an
+        orphan, which the next run removes."""
+        for n in checkpoint_files(self.folder, prefix):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(self.folder, n))
+
+    def _remove_save(self, prefix):
+        """Remove everything a (failed) save of ``prefix`` wrote: its files and TF's
+        temporary files and folders for it."""
+        for n in os.listdir(self.folder):
+            if n in checkpoint_files(self.folder, prefix) or n.startswith(prefix + '_temp') \
+                    or (n.startswith(prefix + '.') and 'tempstate' in n):
+                path = os.path.join(self.folder, n)
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+    def save(self, saver, sess, step):
+        """``saver.save(sess, <folder>/<name>, global_step=step)`` as a transaction:
+        write the new checkpoint, list it, then unlist and delete this run's previous
+        best (the Saver's max_to_keep=1). Returns the new checkpoint's path."""
+        new = f'{self.name}-{step}'
+        with self._save_lock:
+            if new == self.kept:
+                # The kept model has this very name (a rerun saving the same step):
+                # give it another name first, so no file of it is ever overwritten.
+                moved = self.kept + PREVIOUS
+                try:
+                    for n in checkpoint_files(self.folder, self.kept):
+                        src = os.path.join(self.folder, n)
+                        dst = os.path.join(self.folder, moved + n[len(self.kept):])
+                        try:
+                            os.link(src, dst)
+                        except OSError:
+                            shutil.copy2(src, dst)
+                    write_index(self.folder, moved, [moved])
+                except Exception as e:
+                    self._remove_save(moved)
+                    raise self._save_failed(new, e) from None
+                self._delete(self.kept)
+                self.kept = moved
+            try:
+                saver.save(sess, os.path.join(self.folder, self.name), global_step=step,
+                           write_state=False)
+                write_index(self.folder, self.kept or new, [n for n in (self.kept, new) if n])
+            except BaseException as e:
+                self._remove_save(new)  # nothing of the failed save stays
+                if isinstance(e, Exception):
+                    raise self._save_failed(new, e) from None
+                raise
+            if self.best is not None:
+                self._delete(self.best)
+            self.best = new
+        return self.path(new)
+
+    def _save_failed(self, prefix, error):
+        best = self.path(self.best) or self.path(self.kept) or 'none'
+        return write_failed(self.path(prefix), error, self.flag,
+                            f'; the best checkpoint so far is kept: {best}')
+
+    def finish(self):
+        """The run is complete: its best becomes the folder's model (what --eval uses)
+        and the model kept from before is deleted."""
+        if self.best is None:
+            return
+        with self._save_lock:
+            try:
+                write_index(self.folder, self.best, [self.best])
+            except OSError as e:
+                raise write_failed(os.path.join(self.folder, INDEX), e, self.flag) from None
+            if self.kept is not None:
+                self._delete(self.kept)
+            self.kept = None
