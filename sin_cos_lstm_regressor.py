@@ -175,6 +175,13 @@ def has_display():
     return plt.get_backend().lower() not in ('agg', 'cairo', 'pdf', 'pgf', 'ps', 'svg', 'template')
 
 
+def in_notebook():
+    """True inside a Jupyter kernel (Colab included), where figures are shown inline
+    in the notebook: there is no window to open, whatever DISPLAY says."""
+    shell = sys.modules.get('IPython') and sys.modules['IPython'].get_ipython()
+    return shell is not None and hasattr(shell, 'kernel')
+
+
 def grab_frame(fig):
     """The figure as an RGB array (for the GIF)."""
     fig.canvas.draw()
@@ -241,16 +248,20 @@ def train(args):
 
     # Changed: the tutorial always plots live. --plot live keeps that; file draws
     # the same picture off-screen (no window, no pause) for the PNG and GIF.
-    fig = None
+    # Added: inline (a notebook) redraws one figure in the cell's output per frame.
+    fig = shown = None
     if args.plot != 'none':
         if args.plot == 'live':
             plt.ion()
             plt.show()
-        else:
+        elif args.plot == 'file':
             plt.switch_backend('agg')
         fig = plt.figure()  # a fresh figure per run
         # Added: a title, so a saved picture says what its colours are.
         plt.title('LSTM: sin in, cos out (red: target, blue dashed: prediction)')
+        if args.plot == 'inline':
+            from IPython.display import display
+            shown = display(fig, display_id=True)
     frames = []
     frame_every = max(1, args.iterations // 40)  # about 40 GIF frames
 
@@ -289,6 +300,9 @@ def train(args):
                 if args.plot == 'live':
                     plt.draw()
                     plt.pause(args.pause)
+                elif args.plot == 'inline':
+                    shown.update(fig)
+                    time.sleep(args.pause)
                 if i % frame_every == 0:
                     frames.append(grab_frame(fig))
 
@@ -319,7 +333,7 @@ def train(args):
             frames.append(grab_frame(fig))  # the final frame ends the GIF
     paths = save_outputs(args, fig, frames, cost_history)
     if fig is not None:
-        plt.close(fig)
+        plt.close(fig)  # closed, so a notebook does not show it a second time
     print('wrote ' + ', '.join(paths) + f' and TensorBoard events in {args.logdir}')
     return {'iterations': args.iterations, 'costs': [c for _, c in cost_history],
             'cost_iterations': [i for i, _ in cost_history], 'final_cost': float(cost),
@@ -342,11 +356,12 @@ def parse_args(argv=None):
     p.add_argument('--logdir', default='logs', help='TensorBoard folder (default: %(default)s)')
     p.add_argument('--seed', type=int, default=None,
                    help='graph seed; repeatable runs (default: none, as in the tutorial)')
-    p.add_argument('--plot', choices=['auto', 'live', 'file', 'none'], default='auto',
-                   help='live window, files only, or nothing; auto: live when a display '
-                        'exists, else file (default: %(default)s)')
+    p.add_argument('--plot', choices=['auto', 'live', 'inline', 'file', 'none'], default='auto',
+                   help='live window, inline in a notebook, files only, or nothing; auto: '
+                        'inline in Jupyter/Colab, else live when a display exists, else file '
+                        '(default: %(default)s)')
     p.add_argument('--pause', type=non_negative_float, default=PAUSE,
-                   help='seconds per live frame (default: %(default)s)')
+                   help='seconds per live or inline frame (default: %(default)s)')
     p.add_argument('--plot-dir', default=None,
                    help='where the PNG, GIF and cost CSV go (default: the logdir)')
     p.add_argument('--reset-state', action='store_true',
@@ -373,10 +388,13 @@ def main(argv=None):
         load_tensorflow()
         check_interrupted()
         if args.plot == 'auto':
-            args.plot = 'live' if has_display() else 'file'
+            args.plot = 'inline' if in_notebook() else 'live' if has_display() else 'file'
         elif args.plot == 'live' and not has_display():
             raise UserError('--plot live needs a display and a GUI backend for matplotlib, '
                             'and none was found: use --plot file to write the plots instead')
+        elif args.plot == 'inline' and not in_notebook():
+            raise UserError('--plot inline needs a Jupyter notebook (or Colab): run the '
+                            'script there with %run, or use --plot live or --plot file')
         make_output_dir(args.logdir, '--logdir')
         make_output_dir(args.plot_dir, '--plot-dir')
         tf.reset_default_graph()

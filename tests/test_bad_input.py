@@ -359,3 +359,9 @@ def test_ctrl_c_in_the_regressor_keeps_what_was_drawn(tmp_path):
     assert (tmp_path / 'sin_cos_fit.png').stat().st_size > 0
     assert any(n.startswith('events.out.tfevents') for n in os.listdir(tmp_path))
     assert not [n for n in os.listdir(tmp_path) if n.endswith('.tmp')]
+
+
+def test_inline_plot_outside_a_notebook_is_refused(tmp_path, capsys):
+    err = fails(reg.main, ['--plot', 'inline', '--logdir', str(tmp_path / 'logs')], capsys)
+    assert '--plot inline needs a Jupyter notebook (or Colab)' in err
+    assert not (tmp_path / 'logs').exists()

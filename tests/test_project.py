@@ -2,6 +2,8 @@
 import importlib
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -51,3 +53,25 @@ def test_importing_a_script_has_no_side_effects(name, tmp_path, monkeypatch, cap
     assert tf.get_default_graph().get_operations() == []
     assert os.listdir(tmp_path) == []
     assert capsys.readouterr().out == ''
+
+
+@pytest.mark.parametrize('argv', [['--help'], ['--lr', '0'], ['--epochs', '3']])
+@pytest.mark.parametrize('name', ['mnist_lstm_classifier', 'sin_cos_lstm_regressor'])
+def test_help_and_bad_flags_answer_before_tensorflow_loads(name, argv):
+    """--help and a bad flag answer without importing TensorFlow, matplotlib or pandas
+    (seconds of imports): they are checked by the module list, not by a clock."""
+    script = os.path.join(ROOT, name + '.py')
+    code = ('import runpy, sys\n'
+            f'sys.argv = [{script!r}] + {argv!r}\n'
+            'try:\n'
+            f'    runpy.run_path({script!r}, run_name="__main__")\n'
+            'except SystemExit as e:\n'
+            '    status = e.code\n'
+            'heavy = [m for m in ("tensorflow", "matplotlib", "pandas") if m in sys.modules]\n'
+            'print("status", status, "loaded", heavy, file=sys.stderr)\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          cwd=ROOT)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == f"status {0 if argv == ['--help'] else 2} loaded []", proc.stderr
+    if argv == ['--help']:
+        assert 'relative to the working directory' in proc.stdout
