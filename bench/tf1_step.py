@@ -15,8 +15,9 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 import _protocol  # noqa: E402
-import mnist_lstm_classifier as m  # noqa: E402  (sets TF_USE_LEGACY_KERAS=1 via tf1_compat.v1)
-from mnist_lstm_classifier import tf  # noqa: E402
+import mnist_lstm_classifier as m  # noqa: E402
+
+tf = m.load_tensorflow()  # sets TF_USE_LEGACY_KERAS=1 via tf1_compat.v1
 
 
 def main():
