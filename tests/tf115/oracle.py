@@ -142,8 +142,11 @@ def environment():
         building = tempfile.mkdtemp(prefix='building-venv-', dir=root)
         try:
             for step in (argv + ['-m', 'venv', building],
+                         # offline, pip gives up in seconds rather than after
+                         # its default 5 retries of a long timeout
                          [_venv_python(building), '-m', 'pip', 'install', '--quiet',
-                          '--disable-pip-version-check', '--no-input', *REQUIREMENTS],
+                          '--disable-pip-version-check', '--no-input', '--retries', '1',
+                          '--timeout', '30', *REQUIREMENTS],
                          [_venv_python(building), '-c', 'import tensorflow']):
                 proc = subprocess.run(step, capture_output=True, text=True)
                 if proc.returncode != 0:
