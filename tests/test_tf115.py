@@ -1,4 +1,6 @@
-"""Differential tests against the real TensorFlow 1.15 (FIDELITY.md, "Measured against TF 1.15").
+"""Differential tests against the real TensorFlow 1.15.
+
+FIDELITY.md, "Measured against the real TensorFlow 1.15", lists what they measured.
 
 The oracle (tests/tf115/oracle.py) runs the tutorial's graphs, rebuilt in plain TF 1.x in
 tests/tf115/, with tensorflow==1.15.5 in a cached Python 3.7 environment. Each test here
@@ -161,7 +163,8 @@ def test_seed_1_classifier_prints_tf115s_numbers(oracle_classifier, project_clas
     assert metrics['best_step'] == tf115['best_step']
     assert os.path.basename(metrics['checkpoint']) == tf115['checkpoint']
     assert metrics['test_accuracy'] == tf115['test_accuracy']
-    # the best checkpoints (step 660: 661 Adam updates) hold nearly the same weights
+    # the best checkpoints (step 660: 661 Adam updates) hold nearly the same weights:
+    # measured 7.2e-5 at most (the LSTM kernel's Adam slot)
     tf = tf_()
     mine = tf.train.load_checkpoint(metrics['checkpoint'])
     theirs = tf.train.load_checkpoint(os.path.join(folder, 'ckpt', tf115['checkpoint']))
@@ -319,8 +322,9 @@ def test_seed_1_regressor_prints_tf115s_costs(oracle_regressor, tmp_path):
         printed = [l for l in f.read().splitlines() if l.startswith('cost:')]
     assert len(printed) == 10
     assert [l for l in stdout.splitlines() if l.startswith('cost:')] == printed
+    # measured: the last cost 4.6e-5 apart (relative), the TensorBoard costs 2e-5
     metrics = load_json(tmp_path / 'm.json')
-    assert abs(metrics['final_cost'] - tf115['final_cost']) < 1e-3 * tf115['final_cost']
+    assert abs(metrics['final_cost'] - tf115['final_cost']) < 5e-4 * tf115['final_cost']
     tf = tf_()
     events, = [os.path.join(tmp_path / 'logs', n) for n in os.listdir(tmp_path / 'logs')
                if n.startswith('events.')]
@@ -328,7 +332,7 @@ def test_seed_1_regressor_prints_tf115s_costs(oracle_regressor, tmp_path):
                  for e in tf.train.summary_iterator(events) if e.HasField('summary')]
     assert [[t for t, _ in s] for s in summaries] == [[t for t, _ in s] for s in tf115['summaries']]
     np.testing.assert_allclose([v for s in summaries for _, v in s],
-                               [v for s in tf115['summaries'] for _, v in s], rtol=1e-3)
+                               [v for s in tf115['summaries'] for _, v in s], rtol=5e-4)
 
 
 def regressor_variables(graph):
