@@ -70,10 +70,10 @@ def find_python37():
     if shutil.which('python3.7'):  # a pyenv shim may be on PATH and not run: tried, not trusted
         candidates.append([shutil.which('python3.7')])
     roots = [os.environ.get('PYENV_ROOT'), os.path.join(os.path.expanduser('~'), '.pyenv')]
+    exe = os.path.join('Scripts', 'python.exe') if os.name == 'nt' else os.path.join('bin', 'python')
     for root in filter(None, roots):
-        for exe in sorted(glob.glob(os.path.join(root, 'versions', '3.7*', 'bin', 'python')),
-                          reverse=True):
-            candidates.append([exe])
+        for found in sorted(glob.glob(os.path.join(root, 'versions', '3.7*', exe)), reverse=True):
+            candidates.append([found])
     for argv in candidates:
         version = _python_version(argv)
         if version:
@@ -114,6 +114,14 @@ def _venv_python(venv):
         os.path.join(venv, 'bin', 'python')
 
 
+def _clean_env():
+    """The environment for Python 3.7, without the test process's Python and TF 2
+    settings: TensorFlow 2 sets TF2_BEHAVIOR=1, which would put TF 1.15 in eager mode."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('TF', 'PYTHON'))}
+    env['TF_CPP_MIN_LOG_LEVEL'] = '2'
+    return env
+
+
 def _last_line(text):
     lines = [l.strip() for l in text.splitlines() if l.strip()]
     return lines[-1] if lines else 'no output'
@@ -139,18 +147,22 @@ def environment():
     with file_lock(venv + '.lock'):
         if os.path.exists(python):  # another process built it while we waited
             return python
+        # a build killed half-way left its folder; only the lock holder builds
+        for stale in glob.glob(os.path.join(root, 'building-venv-*')):
+            shutil.rmtree(stale, ignore_errors=True)
         building = tempfile.mkdtemp(prefix='building-venv-', dir=root)
+        new_python = _venv_python(building)
         try:
-            for step in (argv + ['-m', 'venv', building],
-                         # offline, pip gives up in seconds rather than after
-                         # its default 5 retries of a long timeout
-                         [_venv_python(building), '-m', 'pip', 'install', '--quiet',
-                          '--disable-pip-version-check', '--no-input', '--retries', '1',
-                          '--timeout', '30', *REQUIREMENTS],
-                         [_venv_python(building), '-c', 'import tensorflow']):
-                proc = subprocess.run(step, capture_output=True, text=True)
+            for what, step in (
+                    ('python -m venv', argv + ['-m', 'venv', building]),
+                    # offline, pip gives up in seconds, not after 5 retries of a long timeout
+                    ('pip install ' + ' '.join(REQUIREMENTS),
+                     [new_python, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
+                      '--no-input', '--retries', '1', '--timeout', '30', *REQUIREMENTS]),
+                    ('import tensorflow', [new_python, '-c', 'import tensorflow'])):
+                proc = subprocess.run(step, capture_output=True, text=True, env=_clean_env())
                 if proc.returncode != 0:
-                    _failed[key] = (f'cannot build the TF 1.15 environment ({" ".join(step[-3:])}): '
+                    _failed[key] = (f'cannot build the TF 1.15 environment ({what}): '
                                     f'{_last_line(proc.stderr or proc.stdout)}')
                     raise Unavailable(_failed[key])
             # A venv's python finds its packages relative to itself, so the folder
@@ -185,12 +197,8 @@ def run(script, command, *args, out_dir):
     """Run `script command args` with TF 1.15 in out_dir. Paths in args are passed
     as they are; the oracle writes its results into out_dir. Returns its stdout."""
     python = environment()
-    # Not the test process's TF 2 settings: TensorFlow 2 sets TF2_BEHAVIOR=1 in it,
-    # which would switch TF 1.15 to eager mode.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('TF', 'PYTHON'))}
-    env.update(TF_CPP_MIN_LOG_LEVEL='2', PYTHONDONTWRITEBYTECODE='1')
     proc = subprocess.run([python, os.path.join(HERE, script), command, *args],
-                          cwd=out_dir, capture_output=True, text=True, env=env)
+                          cwd=out_dir, capture_output=True, text=True, env=_clean_env())
     if proc.returncode != 0:
         raise OracleError(f'TF 1.15 {script} {command} failed: {_last_line(proc.stderr)}')
     return proc.stdout
