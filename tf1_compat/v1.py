@@ -135,7 +135,7 @@ def _build_tf1_ops():
     """
     from tensorflow.python.eager import context
     from tensorflow.python.framework import ops
-    from tensorflow.python.ops import array_ops, gen_array_ops, gen_data_flow_ops
+    from tensorflow.python.ops import gen_array_ops, gen_data_flow_ops
     from tensorflow.python.ops import tensor_array_ops
 
     tf2_split = gen_array_ops.split
@@ -149,8 +149,7 @@ def _build_tf1_ops():
         return gen_data_flow_ops.tensor_array_size_v3(handle=self._handle, flow_in=self.flow,
                                                       name=name)
 
-    # array_ops.split, the only caller, looks gen_array_ops.split up at call time
-    assert array_ops.gen_array_ops is gen_array_ops
+    # array_ops.split, its only caller, looks gen_array_ops.split up at call time
     gen_array_ops.split = split
     tensor_array_ops._GraphTensorArray.size = size
 
