@@ -89,6 +89,75 @@ tf.logging.set_verbosity(tf.logging.ERROR)
 warnings.filterwarnings('ignore', message='.*BasicLSTMCell.* is deprecated')
 tf.disable_v2_behavior()
 
+
+def _use_tf1_op_seeds():
+    """Derive op seeds from a graph seed as TF 1.x did, so --seed N repeats the TF 1.15 run.
+
+    With a graph seed and no op seed, TF 1.x's get_seed used the id of the last op
+    created in the graph (Graph._last_id) as the op seed; TF 2 counts calls per graph
+    instead, so the same tf.set_random_seed(1) draws other initial weights. TF 2's op
+    ids are its C++ graph's node ids, which start at 2 (0 and 1 are the source and
+    sink nodes): the number of ops, graph.version, is TF 1.x's _last_id. Every caller
+    (random_ops, tf_keras' initializers, ...) looks get_seed up in the module at call
+    time, so replacing it there reaches them all. Eager mode and explicit op seeds
+    keep TF 2's rule.
+    """
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import ops, random_seed
+
+    tf2_get_seed = random_seed.get_seed
+
+    def get_seed(op_seed):
+        if op_seed is None and not context.executing_eagerly():
+            graph = ops.get_default_graph()
+            if graph.seed is not None:
+                if hasattr(graph, '_seed_used'):
+                    graph._seed_used = True
+                seeds = (random_seed._truncate_seed(graph.seed),
+                         random_seed._truncate_seed(graph.version))
+                return (0, random_seed._MAXINT32) if seeds == (0, 0) else seeds
+        return tf2_get_seed(op_seed)
+
+    get_seed.__doc__ = tf2_get_seed.__doc__
+    random_seed.get_seed = get_seed
+    tf.get_seed = tf.random.get_seed = get_seed
+
+
+def _build_tf1_ops():
+    """Create the two ops TF 1.15 created and TF 2 no longer does, in graph mode.
+
+    Op seeds are op ids (see above), so an op TF 1.15 created before a random op and
+    TF 2 does not shifts that op's weights: the regressor's output layer comes after
+    dynamic_rnn, which lost two ops. Nothing computed changes:
+    * split(value, 4): TF 1.15 first converted the 4 to a tensor, an unused Const
+      (one per BasicLSTMCell step graph);
+    * a graph TensorArray's size(): TF 1.15 always read it with a TensorArraySizeV3
+      op (dynamic_rnn's outputs stack); TF 2 reuses the static size when known.
+    """
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import ops
+    from tensorflow.python.ops import gen_array_ops, gen_data_flow_ops
+    from tensorflow.python.ops import tensor_array_ops
+
+    tf2_split = gen_array_ops.split
+
+    def split(axis, num_split, value, name=None):
+        if not context.executing_eagerly():
+            ops.convert_to_tensor(num_split)
+        return tf2_split(axis=axis, num_split=num_split, value=value, name=name)
+
+    def size(self, name=None):
+        return gen_data_flow_ops.tensor_array_size_v3(handle=self._handle, flow_in=self.flow,
+                                                      name=name)
+
+    # array_ops.split, its only caller, looks gen_array_ops.split up at call time
+    gen_array_ops.split = split
+    tensor_array_ops._GraphTensorArray.size = size
+
+
+_use_tf1_op_seeds()
+_build_tf1_ops()
+
 __all__ = ['tf']
 
 # The events writer's thread hands its failure (e.g. a full --logdir) to the main
