@@ -107,23 +107,23 @@ def find_python(version):
     return None, '; '.join(tried)
 
 
-def _matrix():
-    """The parameters of the tests session: one per supported version."""
-    leave_out = os.environ.get('MATRIX_SKIP', '').replace(',', ' ').split()
-    params = []
+def matrix(environ=os.environ):
+    """(version, interpreter or None, why it is skipped or None) for each supported version."""
+    leave_out = environ.get('MATRIX_SKIP', '').replace(',', ' ').split()
+    rows = []
     for version in SUPPORTED:
         if version in leave_out:
-            python, why = False, f'left out by MATRIX_SKIP={os.environ["MATRIX_SKIP"]!r}'
-        else:
-            python, why = find_python(version)
-            if python is None:
-                python, why = False, f'Python {version} not found: {why}'
-        params.append(nox.param(python, version, why, id=version))
-    return params
+            rows.append((version, None, f'left out by MATRIX_SKIP={environ["MATRIX_SKIP"]!r}'))
+            continue
+        python, why = find_python(version)
+        rows.append((version, python, None if python else f'Python {version} not found: {why}'))
+    return rows
 
 
 @nox.session(python=None)
-@nox.parametrize('python, version, skip_reason', _matrix())
+@nox.parametrize('python, version, skip_reason',
+                 [nox.param(python or False, version, why, id=version)  # False: no venv
+                  for version, python, why in matrix()])
 def tests(session, version, skip_reason):
     """The test suite on one supported Python, in a fresh virtual environment."""
     if skip_reason:
