@@ -11,9 +11,9 @@ A supported Python that cannot be found is skipped, and nox says why.
 Interpreters are looked for, for each version, in this order: the py launcher on
 Windows (`py -3.12`); `python3.12` on PATH, if it really runs (a pyenv shim of a
 version that is not selected does not); pyenv's versions ($PYENV_ROOT, else
-~/.pyenv; pyenv-win's on Windows); Pythons that uv installed (`uv python find`,
-no downloads). Set MATRIX_SKIP="3.11 3.12" to leave versions out (CI leaves out
-the one its main run already tested).
+~/.pyenv; pyenv-win's on Windows); Pythons that uv installed (`uv python find
+--managed-python`, no downloads). Set MATRIX_SKIP="3.11 3.12" to leave versions
+out (CI leaves out the one its main run already tested).
 """
 import glob
 import os
@@ -83,7 +83,8 @@ def _candidates(version):
     uv = _uv()
     if uv:
         try:
-            out = subprocess.run([uv, 'python', 'find', '--no-python-downloads', version],
+            out = subprocess.run([uv, 'python', 'find', '--managed-python', '--no-python-downloads',
+                                  version],
                                  capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.SubprocessError):
             out = None

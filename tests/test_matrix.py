@@ -74,7 +74,7 @@ def test_pyenv_builds_newest_patch_first_never_free_threaded(machine, monkeypatc
 @posix_scripts
 def test_a_python_that_uv_installed_is_found(machine, monkeypatch):
     uv = script(machine / 'uvbin' / 'uv',
-                f'[ "$*" = "python find --no-python-downloads {CURRENT}" ] || exit 2\n'
+                f'[ "$*" = "python find --managed-python --no-python-downloads {CURRENT}" ] || exit 2\n'
                 f'echo {sys.executable}')
     monkeypatch.setattr(noxfile, '_uv', lambda: str(uv))
     python, why = noxfile.find_python(CURRENT)
