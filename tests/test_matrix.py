@@ -92,9 +92,10 @@ def test_a_missing_version_is_skipped_with_what_was_tried(machine):
 
 @posix_scripts
 def test_a_path_name_of_another_version_is_not_taken(machine):
-    (machine / 'bin' / 'python3.10').symlink_to(sys.executable)
-    python, why = noxfile.find_python('3.10' if CURRENT != '3.10' else '3.11')
-    assert python is None and f'is Python {CURRENT}' in why
+    wanted = '3.10' if CURRENT != '3.10' else '3.11'
+    (machine / 'bin' / f'python{wanted}').symlink_to(sys.executable)  # misnamed
+    python, why = noxfile.find_python(wanted)
+    assert python is None and f'python{wanted} on PATH' in why and f'is Python {CURRENT}' in why
 
 
 def test_matrix_lists_every_supported_version_and_why_one_is_skipped(monkeypatch):
