@@ -372,11 +372,14 @@ def parse_args(argv=None):
                    help='images per step; also the graph\'s fixed batch (default: %(default)s)')
     p.add_argument('--hidden-units', type=positive_int, default=n_hidden_units,
                    help='LSTM units (default: %(default)s)')
-    p.add_argument('--data-dir', default='data', help='folder with the four MNIST .gz files (default: %(default)s)')
+    p.add_argument('--data-dir', default=None,
+                   help='folder with the four MNIST .gz files (default: data in the working '
+                        'directory if it holds them, else the data folder beside this script)')
     p.add_argument('--ckpt-dir', default='ckptRNN',
-                   help='checkpoint folder, one training run at a time (default: %(default)s)')
+                   help='checkpoint folder, relative to the working directory; one training run '
+                        'at a time (default: %(default)s)')
     p.add_argument('--logdir', default=os.path.join('logs', 'mnist_lstm_classifier'),
-                   help='TensorBoard folder (default: %(default)s)')
+                   help='TensorBoard folder, relative to the working directory (default: %(default)s)')
     p.add_argument('--seed', type=int, default=None,
                    help='graph and shuffle seed; repeatable runs (default: none, as in the tutorial)')
     p.add_argument('--eval', action='store_true',
@@ -410,7 +413,9 @@ def main(argv=None):
 
         # 数据 data. Changed: 'MNIST_data' -> --data-dir (default data/, shipped in the
         # repository so a fresh clone runs offline); seed=None unless --seed.
-        mnist = input_data.read_data_sets(args.data_dir, one_hot=True, seed=args.seed)
+        # Added: without --data-dir, the repository's data/ is found from any directory.
+        data_dir = input_data.find_data_dir(args.data_dir, __file__)
+        mnist = input_data.read_data_sets(data_dir, one_hot=True, seed=args.seed)
         if not args.eval and args.batch_size > mnist.train.num_examples:
             # next_batch could not fill one batch, and the graph takes only full ones
             raise UserError(f'--batch-size {args.batch_size} is larger than the '

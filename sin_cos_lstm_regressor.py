@@ -353,7 +353,8 @@ def parse_args(argv=None):
                    help='steps per sequence, backpropagation through time (default: %(default)s)')
     p.add_argument('--cell-size', type=positive_int, default=CELL_SIZE,
                    help='LSTM units (default: %(default)s)')
-    p.add_argument('--logdir', default='logs', help='TensorBoard folder (default: %(default)s)')
+    p.add_argument('--logdir', default='logs',
+                   help='TensorBoard folder, relative to the working directory (default: %(default)s)')
     p.add_argument('--seed', type=int, default=None,
                    help='graph seed; repeatable runs (default: none, as in the tutorial)')
     p.add_argument('--plot', choices=['auto', 'live', 'inline', 'file', 'none'], default='auto',
@@ -363,7 +364,8 @@ def parse_args(argv=None):
     p.add_argument('--pause', type=non_negative_float, default=PAUSE,
                    help='seconds per live or inline frame (default: %(default)s)')
     p.add_argument('--plot-dir', default=None,
-                   help='where the PNG, GIF and cost CSV go (default: the logdir)')
+                   help='where the PNG, GIF and cost CSV go, relative to the working directory '
+                        '(default: the logdir)')
     p.add_argument('--reset-state', action='store_true',
                    help='feed the zero state every batch instead of carrying it')
     p.add_argument('--metrics-json', metavar='PATH', help="write the run's numbers as JSON")

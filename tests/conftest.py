@@ -49,3 +49,14 @@ def tiny_mnist(tmp_path, monkeypatch):
         table[name] = hashlib.sha256(content).hexdigest()
     monkeypatch.setattr(input_data, 'SHA256', table)
     return tmp_path, train_images, train_labels, test_images, test_labels
+
+
+# Tests of behaviour that only some systems have: skipped elsewhere, with the reason.
+posix_signals = pytest.mark.skipif(
+    sys.platform == 'win32',
+    reason='sends SIGINT to a child process; on Windows Popen.send_signal takes only '
+           'SIGTERM, CTRL_C_EVENT and CTRL_BREAK_EVENT')
+display_variables = pytest.mark.skipif(
+    sys.platform in ('win32', 'darwin'),
+    reason='DISPLAY/WAYLAND_DISPLAY decide whether a plot window can open only on Linux '
+           'and other X11/Wayland systems; Windows and macOS always have a window system')

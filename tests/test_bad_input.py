@@ -14,7 +14,7 @@ import urllib.error
 
 import pytest
 
-from conftest import DATA_DIR, ROOT, idx_bytes, write_gz
+from conftest import DATA_DIR, ROOT, idx_bytes, posix_signals, write_gz
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from tf1_compat import input_data
@@ -332,6 +332,7 @@ def interrupt_after(args, marker, cwd):
     return proc.returncode, err
 
 
+@posix_signals
 def test_ctrl_c_keeps_the_best_checkpoint(tmp_path):
     ckpt = tmp_path / 'ckpt'
     status, err = interrupt_after(
@@ -349,6 +350,7 @@ def test_ctrl_c_keeps_the_best_checkpoint(tmp_path):
     assert err.strip().endswith(result['checkpoint'])
 
 
+@posix_signals
 def test_ctrl_c_in_the_regressor_keeps_what_was_drawn(tmp_path):
     status, err = interrupt_after(
         [os.path.join(ROOT, 'sin_cos_lstm_regressor.py'), '--iterations', '100000', '--plot',

@@ -1,4 +1,5 @@
 """The project's promises about itself: CI runs what the README tells users to run."""
+import ast
 import importlib
 import os
 import re
@@ -6,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from packaging.markers import Marker
 
 from conftest import ROOT
 
@@ -24,19 +26,62 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
     assert 'pytest' in test_command
     ci = open(os.path.join(ROOT, '.ci', 'run'), encoding='utf-8').read().splitlines()
     commands = [l for l in ci if l.strip() and not l.lstrip().startswith('#')]
-    assert commands[-1] == test_command
-    # both install the same way, from requirements.txt
-    assert install_and_run.split(' && ')[:2] == install_and_test.split(' && ')[:2]
-    assert '-r requirements.txt' in install_and_test
+    assert test_command in commands
+    # both make the same virtual environment; the first installs what the scripts
+    # need, the second adds the test tools, and CI installs the same file
+    run_steps, test_steps = install_and_run.split(' && '), install_and_test.split(' && ')
+    assert run_steps[0] == test_steps[0]
+    assert run_steps[1].endswith(' install -r requirements.txt')
+    assert test_steps[1] == run_steps[1].replace('requirements.txt', 'requirements-dev.txt')
+    assert any(l.endswith(' install --quiet -r requirements-dev.txt') for l in commands)
+    # then the matrix on the other Pythons (noxfile.py)
+    assert any(' -db uv' in l for l in commands[commands.index(test_command):])
 
 
-def test_requirements_are_pinned_and_name_what_the_scripts_need():
-    lines = [l.strip() for l in open(os.path.join(ROOT, 'requirements.txt'))
-             if l.strip() and not l.startswith('#')]
-    pins = dict(l.split('==') for l in lines)
-    assert len(pins) == len(lines)  # every requirement pinned
-    assert pins['tensorflow'] == pins['tf-keras'] == pins['tensorboard'] == '2.21.0'
-    assert {'numpy', 'matplotlib', 'pandas', 'pytest'} <= set(pins)
+def supported_pythons():
+    """noxfile.SUPPORTED, read without importing nox."""
+    tree = ast.parse(open(os.path.join(ROOT, 'noxfile.py'), encoding='utf-8').read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', None) == 'SUPPORTED':
+            return ast.literal_eval(node.value)
+
+
+def pins(filename, python):
+    """{name: version} that pip installs from ``filename`` on ``python`` (e.g. '3.10'),
+    after checking every line is an exact pin, with or without an environment marker."""
+    result = {}
+    for line in open(os.path.join(ROOT, filename), encoding='utf-8'):
+        line = line.strip()
+        if not line or line.startswith('#') or line == '-r requirements.txt':
+            continue
+        requirement, _, marker = line.partition(';')
+        name, version = re.fullmatch(r'([A-Za-z0-9_.-]+)==([0-9][0-9a-z.]*)',
+                                     requirement.strip()).groups()
+        if marker and not Marker(marker).evaluate({'python_version': python}):
+            continue
+        assert name not in result, f'{name} pinned twice for Python {python}'
+        result[name] = version
+    return result
+
+
+def test_supported_pythons_are_3_10_to_3_13():
+    assert supported_pythons() == ('3.10', '3.11', '3.12', '3.13')
+
+
+@pytest.mark.parametrize('python', ['3.10', '3.11', '3.12', '3.13'])
+def test_requirements_pin_one_version_of_each_package_for_each_supported_python(python):
+    runtime, dev = pins('requirements.txt', python), pins('requirements-dev.txt', python)
+    assert runtime['tensorflow'] == runtime['tf-keras'] == runtime['tensorboard'] == '2.21.0'
+    assert {'numpy', 'matplotlib', 'pandas', 'pillow', 'filelock'} <= set(runtime)
+    # test tools only in the dev file, which starts from the runtime one
+    assert 'pytest' not in runtime
+    assert {'pytest', 'nbclient', 'nbformat', 'ipykernel', 'nox', 'uv'} <= set(dev)
+    assert not set(runtime) & set(dev)
+    first = [l for l in open(os.path.join(ROOT, 'requirements-dev.txt'))
+             if l.strip() and not l.startswith('#')][0]
+    assert first.strip() == '-r requirements.txt'
+    # every package the runtime file names is pinned on every supported Python
+    assert set(runtime) == set(pins('requirements.txt', '3.13'))
 
 
 @pytest.mark.parametrize('name', ['mnist_lstm_classifier', 'sin_cos_lstm_regressor'])

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from conftest import display_variables
 import sin_cos_lstm_regressor as reg
 
 ITERATIONS = 41  # cost lines at iterations 0, 20, 40
@@ -95,6 +96,7 @@ def test_costs_fall_and_carried_state_beats_reset_state(tmp_path):
                   if not n.startswith(('events', '.'))) == ['cost_history.csv']
 
 
+@display_variables
 def test_auto_plot_is_headless_without_display(tmp_path, monkeypatch):
     monkeypatch.delenv('DISPLAY', raising=False)
     monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
@@ -116,6 +118,7 @@ def test_auto_plot_is_headless_when_the_display_cannot_open(tmp_path, monkeypatc
     assert (tmp_path / 'sin_cos_fit.png').exists()
 
 
+@display_variables
 def test_live_plot_without_display_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv('DISPLAY', raising=False)
     monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)

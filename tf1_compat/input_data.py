@@ -289,6 +289,37 @@ def _cleanup(tmp, created_directory):
                 pass
 
 
+DEFAULT_DATA_DIR = 'data'
+
+
+def holds_mnist(folder):
+    """True when ``folder`` is a directory holding at least one of the four MNIST files."""
+    return os.path.isdir(folder) and any(
+        os.path.lexists(os.path.join(folder, name))
+        for name in (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS))
+
+
+def find_data_dir(data_dir, script):
+    """The folder a script reads MNIST from, for its ``--data-dir`` flag.
+
+    An explicit ``data_dir`` (not None) is used as given. Otherwise ``data`` in the
+    working directory when it holds MNIST files (a run from the repository, as in
+    the tutorial); else the ``data`` folder beside ``script`` (the copy shipped with
+    the repository), so ``python path/to/mnist_lstm_classifier.py`` works from any
+    directory; else ``data`` in the working directory, where the reader then
+    downloads the files, as TF 1.x's did. (A ``data`` folder of something else in
+    the working directory is passed over while the repository's copy is there.)
+    """
+    if data_dir is not None:
+        return data_dir
+    if holds_mnist(DEFAULT_DATA_DIR):
+        return DEFAULT_DATA_DIR
+    beside = os.path.join(os.path.dirname(os.path.abspath(script)), DEFAULT_DATA_DIR)
+    if holds_mnist(beside):
+        return beside
+    return DEFAULT_DATA_DIR
+
+
 def read_data_sets(train_dir, one_hot=False, dtype=numpy.float32, reshape=True,
                    validation_size=5000, seed=None, source_url=DEFAULT_SOURCE_URL):
     """Load MNIST from ``train_dir`` as TF 1.x's ``input_data.read_data_sets`` did."""
