@@ -12,7 +12,7 @@ import pytest
 from conftest import DATA_DIR, ROOT
 import mnist_lstm_classifier as clf
 
-tf = clf.tf
+tf = getattr(clf, 'load_tensorflow', lambda: clf.tf)()
 ARGS = ['--training-iters', str(128 * 21), '--seed', '5', '--data-dir', DATA_DIR]
 
 
