@@ -110,6 +110,9 @@ def assert_only_checkpoint(ckpt_dir, step):
     state = tf.train.get_checkpoint_state(str(ckpt_dir))
     assert os.path.basename(state.model_checkpoint_path) == prefix
     assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [prefix]
+    # relative to the folder (ckpt_dir is absolute here), so the folder can move
+    assert f'model_checkpoint_path: "{prefix}"' in \
+        (ckpt_dir / 'checkpoint').read_text().splitlines()
 
 
 def seeded_run(folder, hidden, lr, seed, steps, *extra):
