@@ -371,6 +371,8 @@ WEIGHTS = {
     'some_zero': lambda rng: [np.array([0, 1, 0.5, 0, 2], np.float32), np.zeros(5, np.float32),
                               np.array([1, 0, 3, 0, 0.25], np.float32)],
     'all_zero': lambda rng: [np.zeros(5, np.float32) for _ in range(3)],
+    # weights near TF 1.x's 1e-12 guard: the guard's size shows in the average
+    'tiny': lambda rng: [rng.uniform(1e-7, 1e-6, 5).astype(np.float32) for _ in range(3)],
 }
 
 
