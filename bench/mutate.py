@@ -231,7 +231,7 @@ def run_tests(root, tests, timeout, stop_at_first=True):
     env.pop('DISPLAY', None)
     env.pop('WAYLAND_DISPLAY', None)
     env.pop('PYTHONPATH', None)
-    cmd = [sys.executable, '-m', 'pytest', '-q', '-rf', '-p', 'no:cacheprovider',
+    cmd = [sys.executable, '-m', 'pytest', '-q', '-rfE', '-p', 'no:cacheprovider',
            '-p', 'no:randomly', *(['-x'] if stop_at_first else []), *tests]
     started = time.monotonic()
     try:

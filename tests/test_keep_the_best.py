@@ -196,6 +196,7 @@ VALIDATION_CANDIDATES = [(8, 0.3, 2, 101), (4, 0.1, 4, 101), (4, 0.1, 3, 101)]
 def validation_suitable(run):
     """The best validation print is not the last, and the batch rule would keep another
     checkpoint (so picking on the batch accuracy is visible)."""
+    assert all(r[2] is not None for r in run.rows), 'no validation accuracy printed'
     steps = [r[0] for r in run.rows]
     best_on_validation = strict_running_maxima(steps, [r[2] for r in run.rows])[-1]
     best_on_batch = strict_running_maxima(steps, [r[1] for r in run.rows])[-1]
