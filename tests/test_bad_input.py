@@ -315,10 +315,27 @@ def test_regressor_nan_cost_names_the_iteration(tmp_path, capsys):
     assert 'the cost became' in err and 'at iteration 1' in err
 
 
+@contextlib.contextmanager
+def children_get_sigint():
+    """A child inherits an *ignored* SIGINT, and Python then never raises KeyboardInterrupt
+    in it. pytest runs with SIGINT ignored when a non-interactive shell started it in the
+    background (`pytest &` in a script, some CI runners). A caught signal is reset to the
+    default at exec, so catching it here while the child starts gives the child Ctrl-C."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def interrupt_after(args, marker, cwd):
     """Start a script, wait for a stdout line containing ``marker``, send SIGINT."""
-    proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    with children_get_sigint():
+        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
             if marker in line:

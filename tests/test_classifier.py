@@ -13,6 +13,7 @@ import pytest
 from conftest import DATA_DIR, ROOT
 import mnist_lstm_classifier as clf
 
+tf = clf.load_tensorflow()
 STEPS = 61  # prints at steps 0, 20, 40, 60
 LINE = re.compile(r'^step +(\d+)/(\d+)  batch accuracy (\S+) .*?([\d.]+)s( +saved)?$')
 
@@ -70,7 +71,7 @@ def test_exactly_one_checkpoint_the_best(trained):
 
 
 def test_checkpoint_has_tf1_names_and_shapes(trained):
-    variables = dict(clf.tf.train.list_variables(trained.result['checkpoint']))
+    variables = dict(tf.train.list_variables(trained.result['checkpoint']))
     model = {k: v for k, v in variables.items() if 'Adam' not in k and 'power' not in k}
     assert model == {
         'Variable': [28, 128],    # weights['in']

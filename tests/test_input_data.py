@@ -9,10 +9,12 @@ from tf1_compat import input_data
 
 
 def tf1_permutation(seed, n):
-    """TF 1.x's shuffle: reseed NumPy's global RNG, shuffle arange(n)."""
-    np.random.seed(seed)
+    """TF 1.x's shuffle: reseed NumPy's global RNG, shuffle arange(n). The global RNG is a
+    RandomState; a private one with the same seed draws the same numbers and leaves
+    NumPy's global stream alone (other tests may use it)."""
+    rng = np.random.RandomState(seed)
     perm = np.arange(n)
-    np.random.shuffle(perm)
+    rng.shuffle(perm)
     return perm
 
 
@@ -59,10 +61,10 @@ def test_next_batch_epoch_semantics(tiny_mnist):
 
 def tf1_permutation_next(seed, n):
     """The second shuffle TF 1.x drew from the same seeded global RNG."""
-    np.random.seed(seed)
-    np.random.shuffle(np.arange(n))
+    rng = np.random.RandomState(seed)
+    rng.shuffle(np.arange(n))
     perm = np.arange(n)
-    np.random.shuffle(perm)
+    rng.shuffle(perm)
     return perm
 
 

@@ -14,6 +14,7 @@ from PIL import Image
 from conftest import display_variables
 import sin_cos_lstm_regressor as reg
 
+tf = reg.load_tensorflow()
 ITERATIONS = 41  # cost lines at iterations 0, 20, 40
 
 
@@ -36,8 +37,8 @@ def file_run(tmp_path_factory):
     return types.SimpleNamespace(folder=folder, result=result, stdout=stdout)
 
 
-def test_get_batch_rows_continue_across_batches():
-    reg.BATCH_START = 0
+def test_get_batch_rows_continue_across_batches(monkeypatch):
+    monkeypatch.setattr(reg, 'BATCH_START', 0)
     seq1, res1, xs1 = reg.get_batch()
     seq2, res2, xs2 = reg.get_batch()
     assert seq1.shape == res1.shape == (50, 20, 1) and xs1.shape == (50, 20)
@@ -48,11 +49,27 @@ def test_get_batch_rows_continue_across_batches():
     np.testing.assert_allclose(res2[:, :, 0], np.cos(xs2))
 
 
+def test_every_run_starts_at_the_beginning_of_the_wave(tmp_path, monkeypatch):
+    """train() resets BATCH_START: whatever moved it before (an earlier run, get_batch()
+    called by hand), a run reads points 0, 20, ... of the wave."""
+    monkeypatch.setattr(reg, 'BATCH_START', 1234)
+    starts = []
+    real_get_batch = reg.get_batch
+
+    def recording_get_batch(*args, **kwargs):
+        starts.append(reg.BATCH_START)
+        return real_get_batch(*args, **kwargs)
+
+    monkeypatch.setattr(reg, 'get_batch', recording_get_batch)
+    run(['--iterations', '3', '--seed', '0', '--plot', 'none', '--logdir', str(tmp_path)])
+    assert starts == [0, 20, 40]
+
+
 def test_events_hold_graph_and_cost_at_every_20th_iteration(file_run):
     events = glob.glob(str(file_run.folder / 'events.out.tfevents.*'))
     assert len(events) == 1
     steps, values, has_graph = [], [], False
-    for event in reg.tf.train.summary_iterator(events[0]):
+    for event in tf.train.summary_iterator(events[0]):
         has_graph |= event.HasField('graph_def')
         for value in event.summary.value:
             assert value.tag == 'cost/average_cost/cost'

@@ -28,6 +28,8 @@ import sin_cos_lstm_regressor as reg
 from tensorboard.compat.proto import graph_pb2
 from google.protobuf import text_format
 
+tf = clf.load_tensorflow()
+
 HOST = '127.0.0.1'  # the only address these tests connect to
 STEPS = [0, 20, 40]  # a summary every 20 iterations of 41
 REG_RUN = '.'  # the regressor writes into the root logdir itself
@@ -54,7 +56,7 @@ def event_file_contents(folder):
     files = glob.glob(os.path.join(folder, 'events.out.tfevents.*'))
     assert len(files) == 1, files
     scalars, graph = {}, None
-    for event in clf.tf.train.summary_iterator(files[0]):
+    for event in tf.train.summary_iterator(files[0]):
         if event.HasField('graph_def'):
             assert graph is None
             graph = graph_pb2.GraphDef.FromString(event.graph_def)

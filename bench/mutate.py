@@ -1,0 +1,334 @@
+"""Mutation testing: does the test suite notice a one-line semantic change?
+
+Each mutant below replaces one exact piece of text in one file of the project (the two
+scripts, tf1_compat/) by a plausible mistake. For each mutant the repository is copied to a
+temporary folder (the working tree is never touched), the mutant applied there, and the
+tests chosen for it run with a timeout. A mutant is
+
+  killed    a selected test failed (or the run timed out: a mutant that makes a short test
+            train for minutes is noticed too),
+  survived  every selected test passed: the suite cannot tell the mistake from the code.
+
+Every mutant must apply by exact string match, exactly once: when the code changes and a
+target text is gone, the script says so and stops before running anything.
+
+    python bench/mutate.py                 # every mutant, one after another (30-60 min on 2 cores)
+    python bench/mutate.py --list          # the mutants and their tests, nothing run
+    python bench/mutate.py --only clf-keep-best-always,reg-no-reset
+    python bench/mutate.py --all-tests     # each mutant against the whole suite (slow)
+
+The last line is the summary: "mutants: N  killed: K  survived: S (ids)". The exit status
+is 0 when every mutant was killed, 1 when one survived, 2 when a mutant did not apply or the
+unmutated baseline fails its tests.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLF = 'mnist_lstm_classifier.py'
+REG = 'sin_cos_lstm_regressor.py'
+
+# Test selections (pytest node ids, relative to the repository)
+KEEP = 'tests/test_keep_the_best.py'
+DEFAULTS = 'tests/test_defaults.py'
+CLASSIFIER = 'tests/test_classifier.py'
+REGRESSOR = 'tests/test_regressor.py'
+FIDELITY = 'tests/test_fidelity.py'
+INPUT = 'tests/test_input_data.py'
+BAD = 'tests/test_bad_input.py'
+F_CLF = [f'{FIDELITY}::test_classifier_logits_match_numpy_lstm',
+         f'{FIDELITY}::test_classifier_two_output_methods_agree',
+         f'{FIDELITY}::test_adam_hyperparameters_are_tf1_defaults',
+         f'{FIDELITY}::test_initializers_are_the_tutorials']
+F_REG = [f'{FIDELITY}::test_regressor_step_matches_numpy',
+         f'{FIDELITY}::test_carried_state_is_a_true_continuation',
+         f'{FIDELITY}::test_regressor_graph_names_are_tf1s',
+         f'{FIDELITY}::test_adam_hyperparameters_are_tf1_defaults']
+F_LOOP_REG = f'{FIDELITY}::test_regressor_default_loop_200_iterations_10_costs'
+F_READER = [f'{FIDELITY}::test_reader_split_scaling_and_labels',
+            f'{FIDELITY}::test_next_batch_order_and_epoch_boundary_at_call_430',
+            f'{FIDELITY}::test_same_seed_same_batches']
+F_SEQ = [f'{FIDELITY}::test_sequence_loss_default_softmax',
+         f'{FIDELITY}::test_sequence_loss_custom_loss_called_with_keywords',
+         f'{FIDELITY}::test_sequence_loss_unequal_lengths_raise']
+
+
+def M(id, path, old, new, tests, why):
+    return dict(id=id, path=path, old=old, new=new, tests=tests, why=why)
+
+
+MUTANTS = [
+    # ---------------------------------------------------------------- keep the best
+    M('clf-keep-best-always', CLF, 'if score > max_acc:', 'if True:', [KEEP, CLASSIFIER],
+      'save at every print, not only on a new best (reviewer)'),
+    M('clf-keep-last', CLF, 'if score > max_acc:',
+      'if score > max_acc or saver.save(sess, ckpt_prefix, global_step=step) is None:',
+      [KEEP, CLASSIFIER],
+      'keep the last checkpoint while printing (and reporting) the best (reviewer)'),
+    M('clf-keep-ties', CLF, 'if score > max_acc:', 'if score >= max_acc:', [KEEP, CLASSIFIER],
+      'a tie with the best so far also saves (the tutorial: strictly better)'),
+    M('clf-no-restore', CLF, '        saver.restore(sess, best)\n', '        pass\n',
+      [KEEP, CLASSIFIER], 'test the final weights, not the restored best checkpoint (reviewer)'),
+    M('clf-keep-five', CLF, 'saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)\n'
+      '    ckpt_prefix', 'saver = tf.train.Saver(max_to_keep=5, save_relative_paths=True)\n'
+      '    ckpt_prefix', [KEEP, CLASSIFIER], 'keep five checkpoints instead of only the best'),
+    M('clf-absolute-paths', CLF, 'saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)\n'
+      '    ckpt_prefix', 'saver = tf.train.Saver(max_to_keep=1, save_relative_paths=False)\n'
+      '    ckpt_prefix', [KEEP, DEFAULTS], 'the checkpoint index names absolute paths'),
+    M('clf-no-adopt-old', CLF,
+      '            saver.recover_last_checkpoints(list(old.all_model_checkpoint_paths))\n',
+      '            pass\n', [CLASSIFIER], "an older run's checkpoint is left beside the new one"),
+    M('clf-best-acc-is-score', CLF, 'best_step, best_batch_acc = step, float(test_acc)',
+      'best_step, best_batch_acc = step, float(score)', [KEEP],
+      'with --select-on validation, report the validation score as the batch accuracy'),
+    M('clf-best-validation-wrong', CLF, "result['best_validation_accuracy'] = max_acc",
+      "result['best_validation_accuracy'] = test_accuracy", [KEEP],
+      'report the test accuracy as the best validation accuracy'),
+    # ---------------------------------------------------------------- evaluate()
+    M('clf-eval-counts-padding', CLF, 'correct += int(np.sum(hits[:real]))',
+      'correct += int(np.sum(hits))', [KEEP], 'the padded images count as hits (reviewer)'),
+    M('clf-eval-divides-by-padded', CLF, '    return correct / n\n',
+      '    return correct / (math.ceil(n / g.batch_size) * g.batch_size)\n', [KEEP],
+      'divide by the padded count (reviewer)'),
+    M('clf-eval-skips-last-batch', CLF, 'for start in range(0, n, g.batch_size):',
+      'for start in range(0, n - g.batch_size + 1, g.batch_size):', [KEEP],
+      'the last, partial batch is never evaluated'),
+    # ---------------------------------------------------------------- --select-on validation
+    M('clf-validation-on-test', CLF, 'score = evaluate(sess, g, mnist.validation)',
+      'score = evaluate(sess, g, mnist.test)', [KEEP],
+      '--select-on validation scores on the test set (reviewer)'),
+    M('clf-validation-ignored', CLF, "                    if args.select_on == 'validation':\n"
+      "                        score = evaluate",
+      "                    if args.select_on == 'never':\n                        score = evaluate",
+      [KEEP], '--select-on validation picks on the batch accuracy'),
+    M('clf-validation-not-saved-on', CLF, '                        line += f\'  validation accuracy {score:.4f}\'\n',
+      '                        line += f\'  validation accuracy {score:.4f}\'; score = test_acc\n',
+      [KEEP], 'prints the validation accuracy but picks on the batch accuracy'),
+    # ---------------------------------------------------------------- defaults and flags
+    M('clf-lr-default', CLF, "default=lr, help='learning rate", "default=0.01, help='learning rate",
+      [DEFAULTS], 'classifier --lr default 0.01 (reviewer)'),
+    M('clf-lr-constant', CLF, 'lr = 0.001  #', 'lr = 0.002  #', [DEFAULTS] + F_CLF,
+      "the module's learning rate (build_graph's default too)"),
+    M('clf-iters-default', CLF, 'training_iters = 100000  #', 'training_iters = 10000  #',
+      [DEFAULTS], '--training-iters default 10000'),
+    M('clf-batch-default', CLF, 'default=batch_size,', 'default=64,', [DEFAULTS],
+      '--batch-size default 64'),
+    M('clf-hidden-default', CLF, 'default=n_hidden_units,', 'default=64,', [DEFAULTS],
+      '--hidden-units default 64'),
+    M('clf-ckpt-dir-default', CLF, "default='ckptRNN'", "default='ckpt'", [DEFAULTS],
+      '--ckpt-dir default ckpt (reviewer)'),
+    M('clf-logdir-default', CLF, "default=os.path.join('logs', 'mnist_lstm_classifier')",
+      "default='logs'", [DEFAULTS], '--logdir default logs'),
+    M('clf-train-ignores-lr', CLF, '    g = build_graph(args.lr, args.batch_size, args.hidden_units, '
+      'args.static_unroll)\n    # Changed: save_relative_paths',
+      '    g = build_graph(lr, args.batch_size, args.hidden_units, args.static_unroll)\n'
+      '    # Changed: save_relative_paths', [DEFAULTS], 'train() builds with the default lr'),
+    M('clf-loop-bound', CLF, 'while step * args.batch_size < args.training_iters:',
+      'while step * args.batch_size <= args.training_iters:', [CLASSIFIER],
+      'one step too many'),
+    M('clf-print-cadence', CLF, 'if step % 20 == 0:', 'if step % 10 == 0:', [CLASSIFIER],
+      'print every 10 steps'),
+    # ---------------------------------------------------------------- classifier graph
+    M('clf-forget-bias', CLF, "BasicLSTMCell(n_hidden_units, forget_bias=1.0",
+      "BasicLSTMCell(n_hidden_units, forget_bias=0.0", F_CLF, 'forget bias 0'),
+    M('clf-first-output', CLF, "results = tf.matmul(outputs[-1], weights['out'])",
+      "results = tf.matmul(outputs[0], weights['out'])", F_CLF, 'method 2 on the first step'),
+    M('clf-cost-sum', CLF, 'cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits',
+      'cost = tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits', F_CLF,
+      'summed, not averaged, cost'),
+    M('clf-accuracy-vs-itself', CLF, 'tf.equal(tf.argmax(pred, 1), tf.argmax(y, 1))',
+      'tf.equal(tf.argmax(pred, 1), tf.argmax(pred, 1))', [KEEP] + F_CLF,
+      'accuracy compares the prediction with itself'),
+    # ---------------------------------------------------------------- regressor
+    M('reg-no-reset', REG, '    BATCH_START = 0  # every run starts', '    pass  # every run starts',
+      [REGRESSOR, F_LOOP_REG], 'train() does not reset BATCH_START (reviewer)'),
+    M('reg-lr-default', REG, "default=LR, help='learning rate", "default=0.01, help='learning rate",
+      [DEFAULTS], 'regressor --lr default 0.01 (reviewer)'),
+    M('reg-lr-constant', REG, 'LR = 0.006  #', 'LR = 0.01  #', [DEFAULTS] + F_REG,
+      "the module's LR (LSTMRNN's default too)"),
+    M('reg-cell-size-default', REG, 'default=CELL_SIZE,', 'default=20,', [DEFAULTS],
+      '--cell-size default 20 (reviewer)'),
+    M('reg-batch-default', REG, 'default=BATCH_SIZE,', 'default=25,', [DEFAULTS],
+      '--batch-size default 25'),
+    M('reg-time-steps-default', REG, 'default=TIME_STEPS,', 'default=10,', [DEFAULTS],
+      '--time-steps default 10'),
+    M('reg-iterations-default', REG, 'default=ITERATIONS,', 'default=100,', [DEFAULTS],
+      '--iterations default 100'),
+    M('reg-logdir-default', REG, "p.add_argument('--logdir', default='logs'",
+      "p.add_argument('--logdir', default='log'", [DEFAULTS], '--logdir default log'),
+    M('reg-train-ignores-cell-size', REG,
+      'model = LSTMRNN(args.time_steps, INPUT_SIZE, OUTPUT_SIZE, args.cell_size,',
+      'model = LSTMRNN(args.time_steps, INPUT_SIZE, OUTPUT_SIZE, CELL_SIZE,', [DEFAULTS],
+      'train() builds with the default cell size'),
+    M('reg-state-not-carried', REG, 'if i == 0 or args.reset_state:', 'if True:',
+      [REGRESSOR, F_LOOP_REG], 'the zero state every batch'),
+    M('reg-window-step', REG, '    BATCH_START += time_steps\n', '    BATCH_START += 1\n',
+      [REGRESSOR] + F_REG, 'batches overlap instead of continuing each other'),
+    M('reg-cost-mean', REG, '                self.batch_size,\n                name=\'average_cost\')',
+      '                self.batch_size * self.n_steps,\n                name=\'average_cost\')',
+      F_REG, 'the cost divided by all points, not the batch size'),
+    M('input-scale', 'tf1_compat/input_data.py', 'numpy.float32(1.0 / 255.0), dtype',
+      'numpy.float32(1.0 / 256.0), dtype', [INPUT] + F_READER, 'pixels scaled by 1/256'),
+    M('input-no-reshuffle', 'tf1_compat/input_data.py',
+      '            if shuffle:\n                self._shuffle()\n            # Start next epoch',
+      '            if False:\n                self._shuffle()\n            # Start next epoch',
+      [INPUT] + F_READER, 'no fresh shuffle at the epoch boundary'),
+    M('input-boundary-index', 'tf1_compat/input_data.py',
+      'self._index_in_epoch = batch_size - rest_num_examples',
+      'self._index_in_epoch = batch_size', [INPUT] + F_READER, 'the new epoch skips examples'),
+    M('input-seed-truncation', 'tf1_compat/input_data.py', 'else seed % (2**31 - 1))',
+      'else seed % (2**31))',
+      [INPUT], "the seed is not truncated as TF 1.x's get_seed did"),
+    M('input-validation-split', 'tf1_compat/input_data.py',
+      'validation_images = train_images[:validation_size]',
+      'validation_images = train_images[-validation_size:]', [INPUT] + F_READER,
+      'validation taken from the end of the training images'),
+    M('seq2seq-no-weights', 'tf1_compat/legacy_seq2seq.py', 'log_perp_list.append(crossent * weight)',
+      'log_perp_list.append(crossent)', F_SEQ, 'the weights are ignored'),
+    M('seq2seq-epsilon', 'tf1_compat/legacy_seq2seq.py', 'total_size += 1e-12',
+      'total_size += 1e-6', F_SEQ, 'a larger epsilon in the averaging'),
+    M('cli-lr-zero-accepted', 'tf1_compat/cli.py', 'if not math.isfinite(value) or value <= 0:',
+      'if not math.isfinite(value) or value < 0:', [f'{BAD}::test_classifier_bad_flag'],
+      '--lr 0 is accepted'),
+    M('cli-nan-not-checked', 'tf1_compat/cli.py', '    if not math.isfinite(value):\n        raise UserError(f\'the cost',
+      '    if False:\n        raise UserError(f\'the cost',
+      [f'{BAD}::test_nan_cost_stops_and_keeps_the_good_checkpoint',
+       f'{BAD}::test_regressor_nan_cost_names_the_iteration'], 'a NaN cost trains on'),
+]
+
+
+def check_applies(mutants, root):
+    """Every mutant's target occurs exactly once; return the problems."""
+    problems = []
+    ids = [m['id'] for m in mutants]
+    if len(set(ids)) != len(ids):
+        problems.append('duplicate mutant ids')
+    for m in mutants:
+        with open(os.path.join(root, m['path']), encoding='utf-8') as f:
+            count = f.read().count(m['old'])
+        if count != 1:
+            problems.append(f"{m['id']}: the target text occurs {count} times in {m['path']} "
+                            f"(expected once): {m['old']!r}")
+    return problems
+
+
+def copy_repository(dest):
+    """The project's files (the working tree's, not git's), without caches and outputs."""
+    ignore = shutil.ignore_patterns('.git', '__pycache__', '.pytest_cache', '.venv', '*.pyc',
+                                    'events.out.tfevents.*', 'mnistRNNLSTM.ckpt*')
+    shutil.copytree(ROOT, dest, ignore=ignore, symlinks=True)
+
+
+def run_tests(root, tests, timeout, stop_at_first=True):
+    """(status, seconds, output): 'passed', 'failed', 'timeout' or 'error'."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1', MPLBACKEND='Agg')
+    env.pop('DISPLAY', None)
+    env.pop('WAYLAND_DISPLAY', None)
+    env.pop('PYTHONPATH', None)
+    cmd = [sys.executable, '-m', 'pytest', '-q', '-rfE', '-p', 'no:cacheprovider',
+           '-p', 'no:randomly', *(['-x'] if stop_at_first else []), *tests]
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b'')
+        out = out.decode(errors='replace') if isinstance(out, bytes) else out
+        return 'timeout', time.monotonic() - started, out
+    seconds = time.monotonic() - started
+    # pytest: 0 all passed, 1 some failed, 2 interrupted (a collection error),
+    # 3 internal error, 4 usage error (e.g. a test id that does not exist), 5 nothing collected
+    status = {0: 'passed', 1: 'failed', 2: 'failed'}.get(proc.returncode, 'error')
+    return status, seconds, proc.stdout + proc.stderr
+
+
+def failures(output):
+    """The test ids pytest's short summary lists as failed or in error."""
+    return [line.split(' ', 1)[1].split(' - ')[0] for line in output.splitlines()
+            if line.startswith(('FAILED ', 'ERROR '))]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--list', action='store_true', help='list the mutants, run nothing')
+    p.add_argument('--only', help='comma-separated mutant ids')
+    p.add_argument('--timeout', type=float, default=600, help='seconds per mutant (default 600)')
+    p.add_argument('--all-tests', action='store_true', help='run the whole suite per mutant')
+    p.add_argument('--no-baseline', action='store_true',
+                   help='skip the unmutated run of the selected tests')
+    p.add_argument('--every-failure', action='store_true',
+                   help='run all selected tests (no -x) and list every test that kills')
+    p.add_argument('--json', help='also write the results to this file')
+    args = p.parse_args(argv)
+
+    mutants = MUTANTS
+    if args.only:
+        wanted = args.only.split(',')
+        unknown = set(wanted) - {m['id'] for m in MUTANTS}
+        if unknown:
+            p.error(f'unknown mutant ids: {sorted(unknown)}')
+        mutants = [m for m in MUTANTS if m['id'] in wanted]
+    problems = check_applies(MUTANTS, ROOT)
+    if problems:
+        print('mutants that no longer apply (update bench/mutate.py to the code):',
+              *problems, sep='\n  ', file=sys.stderr)
+        return 2
+    if args.list:
+        for m in mutants:
+            print(f"{m['id']:<30} {m['path']:<30} {m['why']}\n{'':<30} tests: {' '.join(m['tests'])}")
+        print(f'{len(mutants)} mutants')
+        return 0
+
+    selected = lambda m: ['tests'] if args.all_tests else m['tests']  # noqa: E731
+    results = []
+    with tempfile.TemporaryDirectory(prefix='mutate-') as scratch:
+        if not args.no_baseline:
+            base = os.path.join(scratch, 'baseline')
+            copy_repository(base)
+            tests = sorted({t for m in mutants for t in selected(m)})
+            status, seconds, output = run_tests(base, tests, args.timeout * 3)
+            print(f'baseline (no mutant): {status} in {seconds:.0f}s', flush=True)
+            if status != 'passed':
+                print(output[-3000:], file=sys.stderr)
+                return 2
+            shutil.rmtree(base)
+        for n, m in enumerate(mutants, 1):
+            copy = os.path.join(scratch, m['id'])
+            copy_repository(copy)
+            path = os.path.join(copy, m['path'])
+            with open(path, encoding='utf-8') as f:
+                text = f.read()
+            with open(path, 'w', encoding='utf-8') as f:
+                f.write(text.replace(m['old'], m['new'], 1))
+            status, seconds, output = run_tests(copy, selected(m), args.timeout,
+                                                stop_at_first=not args.every_failure)
+            shutil.rmtree(copy)
+            verdict = {'failed': 'killed', 'timeout': 'killed', 'passed': 'survived'}.get(status, 'error')
+            killers = failures(output) if status == 'failed' else []
+            by = ', '.join(killers) or status
+            results.append(dict(id=m['id'], verdict=verdict, status=status, killed_by=killers,
+                                seconds=round(seconds, 1), why=m['why']))
+            print(f"[{n}/{len(mutants)}] {verdict.upper():<8} {m['id']:<30} {seconds:5.0f}s  "
+                  f"{by if verdict == 'killed' else m['why']}", flush=True)
+            if verdict == 'error':
+                print(output[-3000:], file=sys.stderr)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=2)
+    killed = [r['id'] for r in results if r['verdict'] == 'killed']
+    survived = [r['id'] for r in results if r['verdict'] == 'survived']
+    errors = [r['id'] for r in results if r['verdict'] == 'error']
+    print(f"mutants: {len(results)}  killed: {len(killed)}  survived: {len(survived)}"
+          + (f" ({', '.join(survived)})" if survived else '')
+          + (f"  errors: {len(errors)} ({', '.join(errors)})" if errors else ''))
+    return 2 if errors else 1 if survived else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
