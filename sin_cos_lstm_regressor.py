@@ -356,7 +356,8 @@ def parse_args(argv=None):
     p.add_argument('--logdir', default='logs',
                    help='TensorBoard folder, relative to the working directory (default: %(default)s)')
     p.add_argument('--seed', type=int, default=None,
-                   help='graph seed; repeatable runs (default: none, as in the tutorial)')
+                   help='graph seed (tf.set_random_seed): repeatable runs that repeat TF 1.15\'s run '
+                        'with that seed (default: none, as in the tutorial)')
     p.add_argument('--plot', choices=['auto', 'live', 'inline', 'file', 'none'], default='auto',
                    help='live window, inline in a notebook, files only, or nothing; auto: '
                         'inline in Jupyter/Colab, else live when a display exists, else file '
@@ -368,7 +369,10 @@ def parse_args(argv=None):
                         '(default: the logdir)')
     p.add_argument('--reset-state', action='store_true',
                    help='feed the zero state every batch instead of carrying it')
-    p.add_argument('--metrics-json', metavar='PATH', help="write the run's numbers as JSON")
+    p.add_argument('--metrics-json', metavar='PATH',
+                   help="write the run's numbers as JSON: iterations, costs (the printed ones), "
+                        "cost_iterations, final_cost (after the last iteration), seconds, "
+                        "reset_state, seed")
     args = p.parse_args(argv)
     if args.plot_dir is None:
         args.plot_dir = args.logdir

@@ -101,3 +101,32 @@ def test_chinese_readme_has_every_troubleshooting_row():
     en_rows = rows(en[en.index('## Troubleshooting'):en.index('\n## ', en.index('## Troubleshooting') + 3)])
     zh_rows = rows(zh[zh.index('## 常见问题'):zh.index('\n## ', zh.index('## 常见问题') + 3)])
     assert len(en_rows) > 20 and en_rows == zh_rows
+
+
+@pytest.mark.parametrize('name, section', [('mnist_lstm_classifier', '### Flags'),
+                                           ('sin_cos_lstm_regressor', '## The regressor')])
+def test_readme_flag_tables_list_every_flag_with_its_default(name, section):
+    """The README's flag table of each script names exactly the script's flags, each with
+    the default its parser has (none/off for None/False)."""
+    import importlib
+    parser_flags = {}
+    module = importlib.import_module(name)
+    args = vars(module.parse_args([]))
+    text = read('README.md')
+    start = text.index(section)
+    table = text[start:text.index('\n\n', text.index('| flag |', start))]
+    rows = dict((flag.split()[0].strip('`'), default.strip())
+                for flag, default in re.findall(r'^\| (`--[^|]+`) \| ([^|]*) \|', table, re.M))
+    for flag in rows:
+        parser_flags[flag] = args[flag[2:].replace('-', '_')]
+    assert set(rows) == {'--' + k.replace('_', '-') for k in args}
+    for flag, default in parser_flags.items():
+        shown = rows[flag].strip('`')
+        if shown == 'the logdir':
+            assert default == args['logdir'], flag
+        elif default is None:
+            assert shown == 'none' or 'data' in shown, flag
+        elif default is False:
+            assert shown == 'off', flag
+        else:
+            assert shown == str(default), (flag, shown, default)
