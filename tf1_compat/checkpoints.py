@@ -219,10 +219,11 @@ class TrainingRun:
 
     def _remove_save(self, prefix):
         """Remove everything a (failed) save of ``prefix`` wrote: its files and TF's
-        temporary files and folders for it."""
+        temporary files and folders for it (``<prefix>_temp*``, and every
+        ``<prefix>.*``: the data and index files, their ``.tempstate<N>`` temporaries,
+        and the ``.meta.tmp<hex>`` that a failed meta graph write leaves)."""
         for n in os.listdir(self.folder):
-            if n in checkpoint_files(self.folder, prefix) or n.startswith(prefix + '_temp') \
-                    or (n.startswith(prefix + '.') and 'tempstate' in n):
+            if n.startswith(prefix + '.') or n.startswith(prefix + '_temp'):
                 path = os.path.join(self.folder, n)
                 with contextlib.suppress(OSError):
                     shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
