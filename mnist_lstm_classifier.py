@@ -9,6 +9,12 @@ the changes are marked "Changed:" or "Added:" in the comments (and in FIDELITY.m
     python mnist_lstm_classifier.py --eval     # the tutorial's is_train=False branch
     python mnist_lstm_classifier.py --help     # every flag
 """
+if __name__ == '__main__':
+    # Added: a signal while the modules below load is one line and exit 128 + N
+    # (tf1_compat/early_exit.py), not a KeyboardInterrupt traceback.
+    from tf1_compat.early_exit import exit_on_signals
+    exit_on_signals()
+
 import contextlib
 import math
 import os
