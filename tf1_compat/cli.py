@@ -210,6 +210,9 @@ def deferred_signals():
         if len(_received) > 1:
             raise Interrupted(_received[0])
 
+    # A signal the parent set to be ignored stays ignored: nohup ignores SIGHUP so
+    # the run outlives its terminal, and a script's `cmd &` ignores Ctrl-C.
+    wanted = [s for s in wanted if signal.getsignal(s) is not signal.SIG_IGN]
     previous = {s: signal.signal(s, handler) for s in wanted}
     _received.clear()
     try:
