@@ -407,6 +407,7 @@ def main(argv=None):
         if not args.eval:
             check_output_dir(args.ckpt_dir, '--ckpt-dir')
             check_output_dir(args.logdir, '--logdir')
+            checkpoints.check_not_in_use(args.ckpt_dir)
         check_memory(memory_needed(args.batch_size, args.hidden_units),
                      f'--hidden-units {args.hidden_units} and --batch-size {args.batch_size}')
         if args.metrics_json:

@@ -132,6 +132,33 @@ def reading(folder, timeout=120):
             lock.release()
 
 
+def _in_use(folder, flag):
+    try:
+        with open(os.path.join(folder, OWNER)) as f:
+            owner = f'pid {int(f.read())}'
+    except (OSError, ValueError):
+        owner = 'pid unknown'
+    return UserError(f'{folder} is in use by another run ({owner}): wait for it '
+                     f'or pass another {flag}')
+
+
+def check_not_in_use(folder, flag='--ckpt-dir'):
+    """Refuse at once a folder another training run holds, before the slow start
+    (TensorFlow and MNIST take seconds to load); TrainingRun checks again for real.
+    Creates nothing: a folder without a lock file has no run."""
+    path = os.path.join(folder, RUN_LOCK)
+    if not os.path.isfile(path):
+        return
+    lock = filelock.FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise _in_use(folder, flag) from None
+    except OSError:
+        return  # not ours to judge here: TrainingRun says why it cannot lock
+    lock.release()
+
+
 class TrainingRun:
     """One training run's hold on its checkpoint folder (see the module's text).
 
@@ -154,13 +181,7 @@ class TrainingRun:
         try:
             self._lock.acquire(timeout=0)
         except filelock.Timeout:
-            try:
-                with open(os.path.join(self.folder, OWNER)) as f:
-                    owner = f'pid {int(f.read())}'
-            except (OSError, ValueError):
-                owner = 'pid unknown'
-            raise UserError(f'{self.folder} is in use by another run ({owner}): wait for it '
-                            f'or pass another {self.flag}') from None
+            raise _in_use(self.folder, self.flag) from None
         except OSError as e:
             raise write_failed(os.path.join(self.folder, RUN_LOCK), e, self.flag) from None
         try:
