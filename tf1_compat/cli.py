@@ -254,6 +254,13 @@ def command_line():
     with deferred_signals():
         try:
             yield
+            if _received:
+                # A signal after the last safe point (the final prints, the plots, the
+                # metrics JSON): everything is written, and the exit status still says
+                # the run was stopped; the signal is never ignored.
+                late = Interrupted(_received[0])
+                late.message = f'interrupted ({late.name}) as the run ended; all was written'
+                raise late
         except UserError as e:
             fail(str(e))
         except Interrupted as e:
