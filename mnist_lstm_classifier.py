@@ -191,12 +191,20 @@ def memory_needed(batch_size, n_hidden_units):
     return 4 * (4 * params + 2 * activations)
 
 
+def corruption(error):
+    """What a failed checkpoint read says: TF's checksum errors (a flipped bit in the
+    .index or .data file) as 'corrupt (CRC check failed)', like a damaged .gz."""
+    if 'checksum' in str(getattr(error, 'message', error)).lower():
+        return 'corrupt (CRC check failed)'
+    return 'unreadable or corrupt'
+
+
 def check_checkpoint(path, n_hidden_units):
     """Refuse a checkpoint that cannot restore into this graph, with the reason."""
     try:
         shapes = dict(tf.train.list_variables(path))
-    except Exception:
-        raise UserError(f'checkpoint {path} is unreadable or corrupt: retrain it '
+    except Exception as e:
+        raise UserError(f'checkpoint {path} is {corruption(e)}: retrain it '
                         f'(run without --eval) or pass another --ckpt-dir') from None
     w_in = shapes.get('Variable')
     if w_in is None or 'rnn/basic_lstm_cell/kernel' not in shapes:
@@ -216,7 +224,9 @@ def restore(sess, saver, path, n_hidden_units):
         lines = [l.strip() for l in str(getattr(e, 'message', e)).splitlines()]
         reason = next((l for l in reversed(lines) if l and not l.startswith('[[')),
                       type(e).__name__)
-        raise UserError(f'checkpoint {path} could not be restored ({reason}): retrain it '
+        what = corruption(e)
+        what = f'is {what}' if 'CRC' in what else f'could not be restored ({reason})'
+        raise UserError(f'checkpoint {path} {what}: retrain it '
                         f'(run without --eval) or pass another --ckpt-dir') from None
 
 
