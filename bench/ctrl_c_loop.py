@@ -41,7 +41,7 @@ TEMP = re.compile(r'tmp|tempstate|_temp')
 def one_try(folder, seed, delay, hidden_units):
     ckpt = os.path.join(folder, 'ckpt')
     proc = subprocess.Popen(
-        [sys.executable, SCRIPT, '--hidden-units', str(hidden_units), '--seed', str(seed),
+        [sys.executable, '-X', 'faulthandler', SCRIPT, '--hidden-units', str(hidden_units), '--seed', str(seed),
          '--training-iters', '10000000', '--data-dir', os.path.join(ROOT, 'data'),
          '--ckpt-dir', ckpt, '--logdir', os.path.join(folder, 'logs')],
         cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -54,7 +54,15 @@ def one_try(folder, seed, delay, hidden_units):
                 proc.send_signal(signal.SIGINT)
                 sent = True
                 break
-        out, err = proc.communicate(timeout=300)
+        try:
+            out, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            # A hang after the signal is a finding: SIGABRT makes faulthandler print
+            # every thread's Python stack on stderr, kept in the report.
+            proc.send_signal(signal.SIGABRT)
+            out, err = proc.communicate(timeout=60)
+            return 'hung', [f'no exit 120 s after the signal (delay {delay:.3f}s); '
+                            f'stacks: {err[-3000:]}']
     finally:
         if proc.poll() is None:
             proc.kill()
