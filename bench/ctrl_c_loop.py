@@ -44,7 +44,10 @@ def one_try(folder, seed, delay, hidden_units):
         [sys.executable, '-X', 'faulthandler', SCRIPT, '--hidden-units', str(hidden_units), '--seed', str(seed),
          '--training-iters', '10000000', '--data-dir', os.path.join(ROOT, 'data'),
          '--ckpt-dir', ckpt, '--logdir', os.path.join(folder, 'logs')],
-        cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C as a terminal delivers it: a loop started with `&` from a script has
+        # SIGINT ignored, which its children inherit and rightly keep ignoring.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         sent = False
         for line in proc.stdout:
