@@ -4,12 +4,16 @@
 
 FAULT is one of:
 
-* ``count``: no fault; at exit, print ``OPS <n>`` on stderr, the number of file
-  operations on the checkpoint folder (os.link, os.replace, os.remove, a Saver's save);
-* ``kill-after-op=K``: kill -9 this process (SIGKILL, a real one: no handler, no
-  cleanup) right after the K-th such operation (0-based);
+* ``count``: no fault; at exit, print ``OPS link#1,index#1,...`` on stderr: the file
+  operations on the checkpoint folder, each with its number among those of its kind
+  (link: os.link, index: os.replace onto the index, replace: any other os.replace,
+  remove: os.remove, save: a Saver's save, returned, so TF's files are complete);
+* ``kill-after=<kind>#<n>``: kill -9 this process (SIGKILL, a real one: no handler, no
+  cleanup) right after that operation, e.g. ``kill-after=save#2``;
 * ``sigint-in-save``: send this process a real SIGINT in the middle of the first
   save of a checkpoint (after TF wrote its files, before the index lists them);
+* ``two-sigints-in-save``: two real SIGINTs at that point (the second raises at once);
+* ``sigint-importing-numpy``: a real SIGINT while the script's imports run;
 * ``sigint-in-test-eval``: a real SIGINT as the final test-set evaluation starts;
 * ``sigint-in-plots``: (regressor) a real SIGINT as the PNG, GIF and CSV are written.
 """
@@ -24,40 +28,59 @@ script, fault, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 sys.argv = [script] + argv
 name = os.path.splitext(os.path.basename(script))[0]
 
-if name == 'mnist_lstm_classifier':
+if fault == 'sigint-importing-numpy':
+    # The script runs as __main__ (its start-up code included); the first import of
+    # numpy, while the script's own imports run, sends the real SIGINT.
+    import importlib.abc
+    import runpy
+
+    class Hook(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path, target=None):
+            if fullname == 'numpy':
+                sys.meta_path.remove(self)
+                os.kill(os.getpid(), signal.SIGINT)
+            return None
+
+    sys.meta_path.insert(0, Hook())
+    runpy.run_path(os.path.join(ROOT, script), run_name='__main__')
+elif name == 'mnist_lstm_classifier':
     import mnist_lstm_classifier as module
     from tf1_compat import checkpoints
     ckpt = os.path.abspath(argv[argv.index('--ckpt-dir') + 1])
-    ops = [0]
+    ops = []  # labels of the operations done so far: 'index#2' is the second index write
 
     def mine(path):
         return os.path.dirname(os.path.abspath(path)) == ckpt
 
-    def op_done():
-        if fault.startswith('kill-after-op=') and ops[0] == int(fault.split('=')[1]):
+    def op_done(kind):
+        ops.append(f'{kind}#{sum(op.startswith(kind + "#") for op in ops) + 1}')
+        if fault == 'kill-after=' + ops[-1]:
             os.kill(os.getpid(), signal.SIGKILL)
-        ops[0] += 1
 
-    def counted(real, path_arg):
+    def counted(real, path_arg, kind):
         def wrapper(*args, **kwargs):
             result = real(*args, **kwargs)
-            if mine(args[path_arg]):
-                op_done()
+            path = args[path_arg]
+            if mine(path):
+                op_done(kind(path) if callable(kind) else kind)
             return result
         return wrapper
 
-    os.link = counted(os.link, 1)
-    os.replace = counted(os.replace, 1)
-    os.remove = counted(os.remove, 0)
+    os.link = counted(os.link, 1, 'link')
+    os.replace = counted(os.replace, 1, lambda path: 'index' if os.path.basename(path) ==
+                         checkpoints.INDEX else 'replace')
+    os.remove = counted(os.remove, 0, 'remove')
     real_save = checkpoints.TrainingRun.save
 
     def save(self, saver, sess, step):
         class Saver:  # the real saver, observed: TF's files are written when save returns
             def save(_, *args, **kwargs):
                 result = saver.save(*args, **kwargs)
-                if fault == 'sigint-in-save':
+                if fault in ('sigint-in-save', 'two-sigints-in-save'):
                     os.kill(os.getpid(), signal.SIGINT)
-                op_done()
+                if fault == 'two-sigints-in-save':
+                    os.kill(os.getpid(), signal.SIGINT)  # the second raises here, at once
+                op_done('save')
                 return result
         return real_save(self, Saver(), sess, step)
 
@@ -82,7 +105,7 @@ if name == 'mnist_lstm_classifier':
         module.main()
     finally:
         if fault == 'count':
-            print(f'OPS {ops[0]}', file=sys.stderr)
+            print(f'OPS {",".join(ops)}', file=sys.stderr)
 else:
     import sin_cos_lstm_regressor as module
     if fault == 'sigint-in-plots':
