@@ -266,6 +266,28 @@ def test_eval_during_training_reads_a_consistent_checkpoint(tmp_path):
     assert len(seen) > 1, seen  # the evaluations did overlap the run's saves
 
 
+def test_ctrl_c_while_waiting_for_another_process_save(tmp_path):
+    """Another process holds the folder's save lock (a --eval suspended with Ctrl-Z
+    while it restores): the new run waits for it, and a Ctrl-C ends the wait at once.
+    Caught: a plain blocking acquire (the Ctrl-C waited for the lock: timeout)."""
+    import filelock
+    ckpt = tmp_path / 'ckpt'
+    ckpt.mkdir()
+    with filelock.FileLock(str(ckpt / checkpoints.SAVE_LOCK)):
+        run = Run([CLF, *SMALL, '--ckpt-dir', str(ckpt), '--logdir', str(tmp_path / 'logs')],
+                  tmp_path)
+        try:
+            while not (ckpt / checkpoints.OWNER).exists():  # it holds .lock, waits for ours
+                assert run.proc.poll() is None, run.proc.stderr.read()
+                time.sleep(0.01)
+            run.signal(signal.SIGINT)
+            status, _, err = run.finish(timeout=60)
+        finally:
+            run.proc.kill()
+    assert status == 130
+    assert one_line(err, 'interrupted (Ctrl-C); nothing was saved')
+
+
 # --- 2. Paths are paths -------------------------------------------------------------
 
 def test_glob_spaces_and_non_ascii_in_paths_work_like_plain_names(tmp_path, monkeypatch):

@@ -27,10 +27,11 @@ import os
 import re
 import shutil
 import sys
+import time
 
 import filelock
 
-from tf1_compat.cli import UserError, atomic_output, write_failed
+from tf1_compat.cli import UserError, atomic_output, check_interrupted, write_failed
 
 INDEX = 'checkpoint'
 RUN_LOCK = '.lock'  # held by the training run for its whole life
@@ -104,6 +105,34 @@ def write_index(folder, current, listed):
         f.write(''.join(line + '\n' for line in lines))
 
 
+def _acquire(lock, timeout=None):
+    """lock.acquire(timeout) that a signal interrupts while it waits: if another
+    process holds the lock (a save, or a --eval suspended with Ctrl-Z while it
+    restores), it waits a fraction of a second at a time and checks for a signal
+    between, so Ctrl-C is not put off until the lock comes free. An uncontended
+    lock is taken at once, with no new place for a signal to stop the run.
+    filelock.Timeout after ``timeout`` seconds (None: no limit)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+        try:
+            lock.acquire(timeout=wait)
+            return
+        except filelock.Timeout:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+        check_interrupted()
+
+
+@contextlib.contextmanager
+def _held(lock):
+    _acquire(lock)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 @contextlib.contextmanager
 def reading(folder, timeout=120):
     """The current checkpoint's path (or None), held steady while the block restores
@@ -114,7 +143,7 @@ def reading(folder, timeout=120):
         return
     lock = filelock.FileLock(os.path.join(folder, SAVE_LOCK))
     try:
-        lock.acquire(timeout=timeout)
+        _acquire(lock, timeout)
     except filelock.Timeout:
         raise UserError(f'{folder} stayed busy for {timeout} s (a save that does not '
                         f'finish?): try again, or pass another --ckpt-dir') from None
@@ -187,7 +216,7 @@ class TrainingRun:
         try:
             with atomic_output(os.path.join(self.folder, OWNER)) as f:
                 f.write(str(os.getpid()))
-            with self._save_lock:
+            with _held(self._save_lock):
                 self.kept, listed = read_index(self.folder)
                 if listed is None:
                     print(f'warning: {self.path(INDEX)} is empty or unreadable: treated as '
