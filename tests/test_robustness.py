@@ -432,7 +432,8 @@ def test_read_only_ckpt_dir(tmp_path, capsys, finished):
         subprocess.run(['mount', '-o', 'remount,ro', str(disk)], check=True)
         err = fails(clf.main, [*SMALL, '--ckpt-dir', str(disk / 'ckpt'),
                                '--logdir', str(tmp_path / 'logs')], capsys)
-        assert err.startswith(f'error: --ckpt-dir {disk}/ckpt is not writable')
+        assert err == (f'error: --ckpt-dir {disk}/ckpt is not writable (Read-only file '
+                       f'system): pass another --ckpt-dir')
         assert evaluate(disk / 'ckpt')['test_accuracy'] == finished.accuracy
 
 

@@ -87,6 +87,9 @@ def check_output_dir(path, flag):
         raise UserError(f'{flag} {path} cannot be made: {existing} is a file; '
                         f'pass another {flag}')
     if not os.access(existing, os.W_OK | os.X_OK):
+        if hasattr(os, 'statvfs') and os.statvfs(existing).f_flag & os.ST_RDONLY:
+            raise UserError(f'{flag} {path} is not writable (Read-only file system): '
+                            f'pass another {flag}')
         raise UserError(f'{flag} {path} is not writable (Permission denied): fix its '
                         f'permissions or pass another {flag}')
 
