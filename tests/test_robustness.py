@@ -316,7 +316,7 @@ def test_glob_spaces_and_non_ascii_in_paths_work_like_plain_names(tmp_path, monk
     assert {k: v for k, v in after.items() if k in before} == before  # run1, ckpt1 intact
 
 
-@pytest.mark.parametrize('name', ['ckpt?', 'ckpt*', 'ckpt[1]', 'ck]pt'])
+@pytest.mark.parametrize('name', ['ckpt?', 'ckpt*', 'ckpt[1]', 'ck]pt', 'ck\\pt'])
 @pytest.mark.parametrize('mode', ['train', 'eval'])
 def test_glob_characters_in_ckpt_dir_are_refused(name, mode, tmp_path, monkeypatch, capsys):
     """TF matches checkpoint names as glob patterns: refused before anything runs,
@@ -328,7 +328,8 @@ def test_glob_characters_in_ckpt_dir_are_refused(name, mode, tmp_path, monkeypat
     before = snapshot(tmp_path)
     err = fails(clf.main, [*SMALL, '--ckpt-dir', name] + (['--eval'] if mode == 'eval' else []),
                 capsys)
-    assert err.startswith(f'error: --ckpt-dir {name} contains one of *?[]')
+    assert err.startswith(f'error: --ckpt-dir {name} contains one of *?[]\\, which '
+                          f'TensorFlow reads as a file pattern')
     assert snapshot(tmp_path) == before and sorted(os.listdir()) == ['ckpt1']
 
 

@@ -63,12 +63,16 @@ def check_cost(value, when, lr, then=''):
                         f'try a smaller --lr{then}')
 
 
-GLOB_CHARACTERS = '*?[]'
+# TensorFlow's glob also reads a backslash as an escape ('ck\x' matches 'ckx'): on
+# POSIX systems, where it is an ordinary character in a name, it is refused too (on
+# Windows it is the path separator).
+GLOB_CHARACTERS = '*?[]' + ('\\' if os.sep == '/' else '')
 
 
 def check_no_glob(path, flag):
     """TensorFlow's checkpoint code matches file names as glob patterns, so *, ?, [
-    and ] in --ckpt-dir would reach other folders' files: refuse them up front."""
+    and ] in --ckpt-dir would reach other folders' files, and a backslash made a
+    healthy checkpoint 'unreadable or corrupt': refuse them up front."""
     if any(c in path for c in GLOB_CHARACTERS):
         raise UserError(f'{flag} {path} contains one of {GLOB_CHARACTERS}, which TensorFlow '
                         f'reads as a file pattern: pass a folder name without them')
