@@ -291,8 +291,8 @@ def test_ctrl_c_while_waiting_for_another_process_save(tmp_path):
 # --- 2. Paths are paths -------------------------------------------------------------
 
 def test_glob_spaces_and_non_ascii_in_paths_work_like_plain_names(tmp_path, monkeypatch):
-    """Both scripts with *, ?, [, ], spaces and non-ASCII in --data-dir, --logdir,
-    --plot-dir, and spaces and non-ASCII in --ckpt-dir; a folder run1 beside
+    """Both scripts with *, ?, [, ], a backslash, spaces and non-ASCII in --data-dir,
+    --logdir, --plot-dir, and spaces and non-ASCII in --ckpt-dir; a folder run1 beside
     'run?' and 'run*' is never read, written or deleted."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'run1').mkdir()
@@ -300,7 +300,7 @@ def test_glob_spaces_and_non_ascii_in_paths_work_like_plain_names(tmp_path, monk
     (tmp_path / 'ckpt1').mkdir()
     (tmp_path / 'ckpt1' / f'{NAME}-0.index').write_text('keep')
     before = snapshot(tmp_path)
-    data = tmp_path / 'MNIST [1] é'
+    data = tmp_path / 'MNIST [1] \\ é'
     shutil.copytree(DATA_DIR, data)
     result = quiet(clf.main, ['--hidden-units', '8', '--training-iters', '2560', '--seed', '0',
                               '--data-dir', str(data), '--ckpt-dir', 'ckpt é 1',
@@ -308,8 +308,8 @@ def test_glob_spaces_and_non_ascii_in_paths_work_like_plain_names(tmp_path, monk
     assert result['checkpoint'] == os.path.join('ckpt é 1', f'{NAME}-0')
     assert os.listdir('run?') and consistent('ckpt é 1') == f'{NAME}-0'
     quiet(reg.main, ['--iterations', '21', '--seed', '0', '--plot', 'file',
-                     '--logdir', 'run*', '--plot-dir', 'plots [a] é'])
-    assert sorted(os.listdir('plots [a] é')) == ['.outputs.lock', 'cost_history.csv',
+                     '--logdir', 'run*', '--plot-dir', 'plots [a] \\ é'])
+    assert sorted(os.listdir('plots [a] \\ é')) == ['.outputs.lock', 'cost_history.csv',
                                                   'sin_cos_fit.gif', 'sin_cos_fit.png']
     assert evaluate('ckpt é 1')['test_accuracy'] == result['test_accuracy']
     after = snapshot(tmp_path)
