@@ -9,6 +9,12 @@ the changes are marked "Changed:" or "Added:" in the comments (and in FIDELITY.m
     python mnist_lstm_classifier.py --eval     # the tutorial's is_train=False branch
     python mnist_lstm_classifier.py --help     # every flag
 """
+if __name__ == '__main__':
+    # Added: a signal while the modules below load is one line and exit 128 + N
+    # (tf1_compat/early_exit.py), not a KeyboardInterrupt traceback.
+    from tf1_compat.early_exit import exit_on_signals
+    exit_on_signals()
+
 import contextlib
 import math
 import os
@@ -185,12 +191,20 @@ def memory_needed(batch_size, n_hidden_units):
     return 4 * (4 * params + 2 * activations)
 
 
+def corruption(error):
+    """What a failed checkpoint read says: TF's checksum errors (a flipped bit in the
+    .index or .data file) as 'corrupt (CRC check failed)', like a damaged .gz."""
+    if 'checksum' in str(getattr(error, 'message', error)).lower():
+        return 'corrupt (CRC check failed)'
+    return 'unreadable or corrupt'
+
+
 def check_checkpoint(path, n_hidden_units):
     """Refuse a checkpoint that cannot restore into this graph, with the reason."""
     try:
         shapes = dict(tf.train.list_variables(path))
-    except Exception:
-        raise UserError(f'checkpoint {path} is unreadable or corrupt: retrain it '
+    except Exception as e:
+        raise UserError(f'checkpoint {path} is {corruption(e)}: retrain it '
                         f'(run without --eval) or pass another --ckpt-dir') from None
     w_in = shapes.get('Variable')
     if w_in is None or 'rnn/basic_lstm_cell/kernel' not in shapes:
@@ -210,7 +224,9 @@ def restore(sess, saver, path, n_hidden_units):
         lines = [l.strip() for l in str(getattr(e, 'message', e)).splitlines()]
         reason = next((l for l in reversed(lines) if l and not l.startswith('[[')),
                       type(e).__name__)
-        raise UserError(f'checkpoint {path} could not be restored ({reason}): retrain it '
+        what = corruption(e)
+        what = f'is {what}' if 'CRC' in what else f'could not be restored ({reason})'
+        raise UserError(f'checkpoint {path} {what}: retrain it '
                         f'(run without --eval) or pass another --ckpt-dir') from None
 
 
@@ -411,6 +427,7 @@ def main(argv=None):
         if not args.eval:
             check_output_dir(args.ckpt_dir, '--ckpt-dir')
             check_output_dir(args.logdir, '--logdir')
+            checkpoints.check_not_in_use(args.ckpt_dir)
         check_memory(memory_needed(args.batch_size, args.hidden_units),
                      f'--hidden-units {args.hidden_units} and --batch-size {args.batch_size}')
         if args.metrics_json:

@@ -11,6 +11,12 @@ print cadence are the tutorial's; changes are marked "Changed:" or "Added:".
     python sin_cos_lstm_regressor.py --reset-state    # zero state every batch, to compare
     tensorboard --logdir logs                         # the graph and the cost curve
 """
+if __name__ == '__main__':
+    # Added: a signal while the modules below load is one line and exit 128 + N
+    # (tf1_compat/early_exit.py), not a KeyboardInterrupt traceback.
+    from tf1_compat.early_exit import exit_on_signals
+    exit_on_signals()
+
 import contextlib
 import os
 import sys
@@ -321,6 +327,10 @@ def train(args):
         paths = save_outputs(args, fig, frames, cost_history)
         e.message = f'\ninterrupted at iteration {i} ({e.name}); saved what was drawn ' \
                     f'so far: {", ".join(paths)}'
+        try:  # the events are flushed only here: a failure is said, not swallowed below
+            writer.close()
+        except (RuntimeError, OSError, tf.errors.OpError) as failed:
+            e.message += '; but ' + str(write_failed(args.logdir, failed, '--logdir'))
         raise
     finally:
         with contextlib.suppress(Exception):  # after an error: its message stands

@@ -27,10 +27,11 @@ import os
 import re
 import shutil
 import sys
+import time
 
 import filelock
 
-from tf1_compat.cli import UserError, atomic_output, write_failed
+from tf1_compat.cli import UserError, atomic_output, check_interrupted, write_failed
 
 INDEX = 'checkpoint'
 RUN_LOCK = '.lock'  # held by the training run for its whole life
@@ -104,6 +105,34 @@ def write_index(folder, current, listed):
         f.write(''.join(line + '\n' for line in lines))
 
 
+def _acquire(lock, timeout=None):
+    """lock.acquire(timeout) that a signal interrupts while it waits: if another
+    process holds the lock (a save, or a --eval suspended with Ctrl-Z while it
+    restores), it waits a fraction of a second at a time and checks for a signal
+    between, so Ctrl-C is not put off until the lock comes free. An uncontended
+    lock is taken at once, with no new place for a signal to stop the run.
+    filelock.Timeout after ``timeout`` seconds (None: no limit)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+        try:
+            lock.acquire(timeout=wait)
+            return
+        except filelock.Timeout:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+        check_interrupted()
+
+
+@contextlib.contextmanager
+def _held(lock):
+    _acquire(lock)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 @contextlib.contextmanager
 def reading(folder, timeout=120):
     """The current checkpoint's path (or None), held steady while the block restores
@@ -114,7 +143,7 @@ def reading(folder, timeout=120):
         return
     lock = filelock.FileLock(os.path.join(folder, SAVE_LOCK))
     try:
-        lock.acquire(timeout=timeout)
+        _acquire(lock, timeout)
     except filelock.Timeout:
         raise UserError(f'{folder} stayed busy for {timeout} s (a save that does not '
                         f'finish?): try again, or pass another --ckpt-dir') from None
@@ -130,6 +159,33 @@ def reading(folder, timeout=120):
     finally:
         if lock is not None:
             lock.release()
+
+
+def _in_use(folder, flag):
+    try:
+        with open(os.path.join(folder, OWNER)) as f:
+            owner = f'pid {int(f.read())}'
+    except (OSError, ValueError):
+        owner = 'pid unknown'
+    return UserError(f'{folder} is in use by another run ({owner}): wait for it '
+                     f'or pass another {flag}')
+
+
+def check_not_in_use(folder, flag='--ckpt-dir'):
+    """Refuse at once a folder another training run holds, before the slow start
+    (TensorFlow and MNIST take seconds to load); TrainingRun checks again for real.
+    Creates nothing: a folder without a lock file has no run."""
+    path = os.path.join(folder, RUN_LOCK)
+    if not os.path.isfile(path):
+        return
+    lock = filelock.FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise _in_use(folder, flag) from None
+    except OSError:
+        return  # not ours to judge here: TrainingRun says why it cannot lock
+    lock.release()
 
 
 class TrainingRun:
@@ -154,19 +210,13 @@ class TrainingRun:
         try:
             self._lock.acquire(timeout=0)
         except filelock.Timeout:
-            try:
-                with open(os.path.join(self.folder, OWNER)) as f:
-                    owner = f'pid {int(f.read())}'
-            except (OSError, ValueError):
-                owner = 'pid unknown'
-            raise UserError(f'{self.folder} is in use by another run ({owner}): wait for it '
-                            f'or pass another {self.flag}') from None
+            raise _in_use(self.folder, self.flag) from None
         except OSError as e:
             raise write_failed(os.path.join(self.folder, RUN_LOCK), e, self.flag) from None
         try:
             with atomic_output(os.path.join(self.folder, OWNER)) as f:
                 f.write(str(os.getpid()))
-            with self._save_lock:
+            with _held(self._save_lock):
                 self.kept, listed = read_index(self.folder)
                 if listed is None:
                     print(f'warning: {self.path(INDEX)} is empty or unreadable: treated as '
@@ -219,10 +269,11 @@ class TrainingRun:
 
     def _remove_save(self, prefix):
         """Remove everything a (failed) save of ``prefix`` wrote: its files and TF's
-        temporary files and folders for it."""
+        temporary files and folders for it (``<prefix>_temp*``, and every
+        ``<prefix>.*``: the data and index files, their ``.tempstate<N>`` temporaries,
+        and the ``.meta.tmp<hex>`` that a failed meta graph write leaves)."""
         for n in os.listdir(self.folder):
-            if n in checkpoint_files(self.folder, prefix) or n.startswith(prefix + '_temp') \
-                    or (n.startswith(prefix + '.') and 'tempstate' in n):
+            if n.startswith(prefix + '.') or n.startswith(prefix + '_temp'):
                 path = os.path.join(self.folder, n)
                 with contextlib.suppress(OSError):
                     shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)

@@ -63,12 +63,16 @@ def check_cost(value, when, lr, then=''):
                         f'try a smaller --lr{then}')
 
 
-GLOB_CHARACTERS = '*?[]'
+# TensorFlow's glob also reads a backslash as an escape ('ck\x' matches 'ckx'): on
+# POSIX systems, where it is an ordinary character in a name, it is refused too (on
+# Windows it is the path separator).
+GLOB_CHARACTERS = '*?[]' + ('\\' if os.sep == '/' else '')
 
 
 def check_no_glob(path, flag):
     """TensorFlow's checkpoint code matches file names as glob patterns, so *, ?, [
-    and ] in --ckpt-dir would reach other folders' files: refuse them up front."""
+    and ] in --ckpt-dir would reach other folders' files, and a backslash made a
+    healthy checkpoint 'unreadable or corrupt': refuse them up front."""
     if any(c in path for c in GLOB_CHARACTERS):
         raise UserError(f'{flag} {path} contains one of {GLOB_CHARACTERS}, which TensorFlow '
                         f'reads as a file pattern: pass a folder name without them')
@@ -87,6 +91,9 @@ def check_output_dir(path, flag):
         raise UserError(f'{flag} {path} cannot be made: {existing} is a file; '
                         f'pass another {flag}')
     if not os.access(existing, os.W_OK | os.X_OK):
+        if hasattr(os, 'statvfs') and os.statvfs(existing).f_flag & os.ST_RDONLY:
+            raise UserError(f'{flag} {path} is not writable (Read-only file system): '
+                            f'pass another {flag}')
         raise UserError(f'{flag} {path} is not writable (Permission denied): fix its '
                         f'permissions or pass another {flag}')
 
@@ -210,6 +217,9 @@ def deferred_signals():
         if len(_received) > 1:
             raise Interrupted(_received[0])
 
+    # A signal the parent set to be ignored stays ignored: nohup ignores SIGHUP so
+    # the run outlives its terminal, and a script's `cmd &` ignores Ctrl-C.
+    wanted = [s for s in wanted if signal.getsignal(s) is not signal.SIG_IGN]
     previous = {s: signal.signal(s, handler) for s in wanted}
     _received.clear()
     try:
@@ -251,6 +261,13 @@ def command_line():
     with deferred_signals():
         try:
             yield
+            if _received:
+                # A signal after the last safe point (the final prints, the plots, the
+                # metrics JSON): everything is written, and the exit status still says
+                # the run was stopped; the signal is never ignored.
+                late = Interrupted(_received[0])
+                late.message = f'interrupted ({late.name}) as the run ended; all was written'
+                raise late
         except UserError as e:
             fail(str(e))
         except Interrupted as e:
