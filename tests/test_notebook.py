@@ -80,3 +80,4 @@ def test_classifier_prints_its_progress_in_the_cell(executed):
     assert [l.split()[1] for l in lines] == ['0/21', '20/21']
     assert 'test accuracy: ' in text
     assert (folder / 'ckptRNN' / 'checkpoint').is_file()
+

@@ -32,7 +32,12 @@ def _handler(signum, frame):
 
 def exit_on_signals():
     """Install the handler for Ctrl-C, SIGTERM and SIGHUP, except a signal the
-    parent set to be ignored (nohup ignores SIGHUP; `cmd &` in a script, SIGINT)."""
+    parent set to be ignored (nohup ignores SIGHUP; `cmd &` in a script, SIGINT).
+    Not under IPython's `%run` (a terminal IPython would keep this handler after the
+    run, and a later Ctrl-C at its prompt would end it; a Jupyter kernel resets its
+    handler for each cell anyway)."""
+    if 'IPython' in sys.modules:
+        return
     for s in NAMES:
         if _signal.getsignal(s) is not _signal.SIG_IGN:
             _signal.signal(s, _handler)
