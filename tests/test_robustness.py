@@ -557,6 +557,7 @@ def test_ctrl_c_loop_right_after_a_save():
 # (step 0), index#5 (finish(): step 20 becomes the model), remove#7-9 (the previous
 # model). Each point: (the operation after which kill -9 lands, whether --eval must
 # then give the rerun's accuracy rather than the finished run's).
+RERUN_SEED = '7'  # with it, this rerun saves at steps 0 and 20 only (checked below)
 KILL_POINTS = [('link#2', False), ('index#2', False), ('remove#2', False), ('save#1', False),
                ('save#2', False), ('remove#5', False), ('index#5', True), ('remove#8', True)]
 
@@ -567,10 +568,12 @@ def rerun_reference(finished, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp('rerun')
     ckpt = copy_of(finished, tmp_path)
     run = Run([FAULT, CLF, 'count', *SMALL, '--batch-size', '16', '--training-iters', '960',
-               '--seed', '0', '--ckpt-dir', str(ckpt), '--logdir', str(tmp_path / 'logs')],
+               '--seed', RERUN_SEED, '--ckpt-dir', str(ckpt), '--logdir', str(tmp_path / 'logs')],
               tmp_path)
     status, out, err = run.finish()
     assert status == 0, err
+    saves = [l.split()[1] for l in out.splitlines() if l.startswith('step') and l.endswith('saved')]
+    assert saves == ['0/60', '20/60'], f'the kill points assume saves at steps 0 and 20: {saves}'
     return float(re.search(r'test accuracy: ([\d.]+)', out).group(1))
 
 
@@ -585,7 +588,7 @@ def test_kill_9_at_each_step_of_a_save(point, finished_by_then, tmp_path, finish
     under the finished model's name; link#2 never happens)."""
     ckpt = copy_of(finished, tmp_path)
     run = Run([FAULT, CLF, f'kill-after={point}', *SMALL, '--batch-size', '16',
-               '--training-iters', '960', '--seed', '0', '--ckpt-dir', str(ckpt),
+               '--training-iters', '960', '--seed', RERUN_SEED, '--ckpt-dir', str(ckpt),
                '--logdir', str(tmp_path / 'logs')], tmp_path)
     status, _, err = run.finish()
     assert status == -signal.SIGKILL, f'{point} never happened: {err}'
@@ -606,7 +609,7 @@ def test_kill_9_in_a_first_run(point, expected, tmp_path):
     whose files were not written yet, and step 0 was unlisted: no checkpoint)."""
     ckpt = tmp_path / 'ckpt'
     run = Run([FAULT, CLF, f'kill-after={point}', *SMALL, '--batch-size', '16',
-               '--training-iters', '960', '--seed', '0', '--ckpt-dir', str(ckpt),
+               '--training-iters', '960', '--seed', RERUN_SEED, '--ckpt-dir', str(ckpt),
                '--logdir', str(tmp_path / 'logs')], tmp_path)
     status, _, err = run.finish()
     assert status == -signal.SIGKILL, f'{point} never happened: {err}'
