@@ -1,5 +1,7 @@
-"""Shared test helpers: tiny IDX files, the repository root on sys.path."""
+"""Shared test helpers: tiny IDX files, the repository root on sys.path, one-line failures."""
+import contextlib
 import gzip
+import io
 import hashlib
 import os
 import struct
@@ -60,3 +62,16 @@ display_variables = pytest.mark.skipif(
     sys.platform in ('win32', 'darwin'),
     reason='DISPLAY/WAYLAND_DISPLAY decide whether a plot window can open only on Linux '
            'and other X11/Wayland systems; Windows and macOS always have a window system')
+
+
+def fails(main, argv, capsys, status=1):
+    """Run a script's ``main(argv)`` in-process: it must exit with ``status`` and one
+    line ``error: ...`` on stderr, no traceback. Returns that line."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        with contextlib.redirect_stdout(io.StringIO()):
+            main(argv)
+    assert e.value.code == status
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and err.count('\n') == 1, err  # one line, no traceback
+    return err.rstrip('\n')

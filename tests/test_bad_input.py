@@ -14,7 +14,7 @@ import urllib.error
 
 import pytest
 
-from conftest import DATA_DIR, ROOT, idx_bytes, posix_signals, write_gz
+from conftest import DATA_DIR, ROOT, fails, idx_bytes, posix_signals, write_gz
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from tf1_compat import input_data
@@ -22,17 +22,6 @@ from tf1_compat import input_data
 NAMES = [input_data.TRAIN_IMAGES, input_data.TRAIN_LABELS,
          input_data.TEST_IMAGES, input_data.TEST_LABELS]
 
-
-def fails(main, argv, capsys, status=1):
-    """Run ``main(argv)``; return its one-line error after checking the exit status."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as e:
-        with contextlib.redirect_stdout(io.StringIO()):
-            main(argv)
-    assert e.value.code == status
-    err = capsys.readouterr().err
-    assert err.startswith('error: ') and err.count('\n') == 1, err  # one line, no traceback
-    return err
 
 
 def snapshot(folder):

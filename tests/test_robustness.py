@@ -30,7 +30,7 @@ import types
 import psutil
 import pytest
 
-from conftest import DATA_DIR, ROOT
+from conftest import DATA_DIR, ROOT, fails
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from tf1_compat import checkpoints
@@ -117,15 +117,6 @@ def one_line(err, start='error: '):
     assert lines[0].startswith(start), err
     return lines[0]
 
-
-def fails(main, argv, capsys, status=1):
-    """In-process run that must end with one line on stderr and ``status``."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as e:
-        with contextlib.redirect_stdout(io.StringIO()):
-            main(argv)
-    assert e.value.code == status
-    return one_line(capsys.readouterr().err)
 
 
 def quiet(main, argv):
