@@ -271,7 +271,10 @@ def copy_repository(dest):
 
 def run_tests(root, tests, timeout, stop_at_first=True):
     """(status, seconds, output): 'passed', 'failed', 'timeout' or 'error'."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1', MPLBACKEND='Agg')
+    # Headless: no display. MPLBACKEND is removed, not set to Agg: a Jupyter kernel
+    # started with MPLBACKEND=Agg shows no inline figure (tests/test_notebook.py).
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
+    env.pop('MPLBACKEND', None)
     env.pop('DISPLAY', None)
     env.pop('WAYLAND_DISPLAY', None)
     env.pop('PYTHONPATH', None)
