@@ -221,6 +221,9 @@ MUTANTS = [
       "a new run deletes the finished run's model when it starts"),
     M('ckpt-collision-overwrites', CKPTS, 'if new == self.kept:', 'if False:', [PLUMBING],
       "a rerun saving the kept model's step writes over the kept model's files"),
+    M('ckpt-eval-does-not-wait', CKPTS, '        lock.acquire(timeout=timeout)\n',
+      '        lock = None\n', [PLUMBING],
+      '--eval reads the index without waiting for a save in progress'),
     # ---------------------------------------------------------------- signals, exit, memory
     M('cli-never-interrupted', CLI, '    if _received:', '    if False:',
       [f'{BAD}::test_ctrl_c_keeps_the_best_checkpoint', PLUMBING],

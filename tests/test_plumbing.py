@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import filelock
 import pytest
 
 from conftest import ROOT, posix_signals
@@ -120,6 +121,17 @@ def test_a_rerun_saving_the_kept_models_step_never_writes_over_it(tmp_path):
         with checkpoints.reading(folder) as path:
             assert path == os.path.join(folder, kept)
     assert content(folder, kept) == {p: 'old' for p in PARTS}
+
+
+def test_eval_waits_for_a_save_in_progress(tmp_path):
+    folder = str(tmp_path)
+    finished_model(folder, 5)
+    with filelock.FileLock(os.path.join(folder, checkpoints.SAVE_LOCK)):  # a save under way
+        with pytest.raises(UserError, match=f'{folder} stayed busy for 0.2 s'):
+            with checkpoints.reading(folder, timeout=0.2):
+                pass
+    with checkpoints.reading(folder) as path:
+        assert path == os.path.join(folder, f'{NAME}-5')
 
 
 # ------------------------------------------------------------------ signals and exit statuses
