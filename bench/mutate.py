@@ -42,6 +42,11 @@ REGRESSOR = 'tests/test_regressor.py'
 FIDELITY = 'tests/test_fidelity.py'
 INPUT = 'tests/test_input_data.py'
 BAD = 'tests/test_bad_input.py'
+ANYDIR = 'tests/test_any_directory.py'
+NOTEBOOK = 'tests/test_notebook.py'
+PLUMBING = 'tests/test_plumbing.py'
+CKPTS = 'tf1_compat/checkpoints.py'
+CLI = 'tf1_compat/cli.py'
 F_CLF = [f'{FIDELITY}::test_classifier_logits_match_numpy_lstm',
          f'{FIDELITY}::test_classifier_two_output_methods_agree',
          f'{FIDELITY}::test_adam_hyperparameters_are_tf1_defaults',
@@ -68,22 +73,23 @@ MUTANTS = [
     M('clf-keep-best-always', CLF, 'if score > max_acc:', 'if True:', [KEEP, CLASSIFIER],
       'save at every print, not only on a new best (reviewer)'),
     M('clf-keep-last', CLF, 'if score > max_acc:',
-      'if score > max_acc or saver.save(sess, ckpt_prefix, global_step=step) is None:',
+      'if score > max_acc or run.save(saver, sess, step) is None:',
       [KEEP, CLASSIFIER],
       'keep the last checkpoint while printing (and reporting) the best (reviewer)'),
     M('clf-keep-ties', CLF, 'if score > max_acc:', 'if score >= max_acc:', [KEEP, CLASSIFIER],
       'a tie with the best so far also saves (the tutorial: strictly better)'),
     M('clf-no-restore', CLF, '        saver.restore(sess, best)\n', '        pass\n',
       [KEEP, CLASSIFIER], 'test the final weights, not the restored best checkpoint (reviewer)'),
-    M('clf-keep-five', CLF, 'saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)\n'
-      '    ckpt_prefix', 'saver = tf.train.Saver(max_to_keep=5, save_relative_paths=True)\n'
-      '    ckpt_prefix', [KEEP, CLASSIFIER], 'keep five checkpoints instead of only the best'),
-    M('clf-absolute-paths', CLF, 'saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)\n'
-      '    ckpt_prefix', 'saver = tf.train.Saver(max_to_keep=1, save_relative_paths=False)\n'
-      '    ckpt_prefix', [KEEP, DEFAULTS], 'the checkpoint index names absolute paths'),
-    M('clf-no-adopt-old', CLF,
-      '            saver.recover_last_checkpoints(list(old.all_model_checkpoint_paths))\n',
-      '            pass\n', [CLASSIFIER], "an older run's checkpoint is left beside the new one"),
+    # checkpoints.TrainingRun.save deletes the previous best itself (the Saver's
+    # max_to_keep no longer matters: it saves with write_state=False)
+    M('clf-keep-five', CKPTS, '            if self.best is not None:\n                self._delete(self.best)\n',
+      '            pass\n', [KEEP, CLASSIFIER, PLUMBING], 'keep every saved checkpoint instead of only the best'),
+    M('clf-absolute-paths', CKPTS, """    lines = [f'model_checkpoint_path: "{current}"']""",
+      """    lines = [f'model_checkpoint_path: "{os.path.abspath(os.path.join(folder, current))}"']""",
+      [KEEP, DEFAULTS, PLUMBING], 'the checkpoint index names an absolute path'),
+    M('clf-no-adopt-old', CKPTS, '            if self.kept is not None:\n                self._delete(self.kept)\n            self.kept = None',
+      '            pass\n            self.kept = None', [CLASSIFIER, PLUMBING],
+      "finish() leaves an older run's model beside the new one"),
     M('clf-best-acc-is-score', CLF, 'best_step, best_batch_acc = step, float(test_acc)',
       'best_step, best_batch_acc = step, float(score)', [KEEP],
       'with --select-on validation, report the validation score as the batch accuracy'),
@@ -126,9 +132,9 @@ MUTANTS = [
     M('clf-logdir-default', CLF, "default=os.path.join('logs', 'mnist_lstm_classifier')",
       "default='logs'", [DEFAULTS], '--logdir default logs'),
     M('clf-train-ignores-lr', CLF, '    g = build_graph(args.lr, args.batch_size, args.hidden_units, '
-      'args.static_unroll)\n    # Changed: save_relative_paths',
+      'args.static_unroll)\n    # max_to_keep=1',
       '    g = build_graph(lr, args.batch_size, args.hidden_units, args.static_unroll)\n'
-      '    # Changed: save_relative_paths', [DEFAULTS], 'train() builds with the default lr'),
+      '    # max_to_keep=1', [DEFAULTS], 'train() builds with the default lr'),
     M('clf-loop-bound', CLF, 'while step * args.batch_size < args.training_iters:',
       'while step * args.batch_size <= args.training_iters:', [CLASSIFIER],
       'one step too many'),
@@ -200,6 +206,47 @@ MUTANTS = [
       '    if False:\n        raise UserError(f\'the cost',
       [f'{BAD}::test_nan_cost_stops_and_keeps_the_good_checkpoint',
        f'{BAD}::test_regressor_nan_cost_names_the_iteration'], 'a NaN cost trains on'),
+    # ---------------------------------------------------------------- the checkpoint folder
+    M('ckpt-no-run-lock', CKPTS, 'self._lock.acquire(timeout=0)', 'None', [PLUMBING],
+      'a second training run in the same folder is not refused (no lock)'),
+    M('ckpt-run-lock-waits', CKPTS, 'self._lock.acquire(timeout=0)',
+      'self._lock.acquire(timeout=10)', [PLUMBING],
+      'a second run waits for the first instead of being refused at once'),
+    M('ckpt-index-order', CKPTS,
+      """lines += [f'all_model_checkpoint_paths: "{n}"' for n in listed]""",
+      """lines += [f'all_model_checkpoint_paths: "{n}"' for n in reversed(listed)]""",
+      [PLUMBING], "the index lists the newest checkpoint first (TF's order: oldest first)"),
+    M('ckpt-clean-removes-listed', CKPTS, 'if not ours or entry in own:', 'if not ours:',
+      [f'{BAD}::test_nan_cost_stops_and_keeps_the_good_checkpoint', PLUMBING],
+      "a new run deletes the finished run's model when it starts"),
+    M('ckpt-collision-overwrites', CKPTS, 'if new == self.kept:', 'if False:', [PLUMBING],
+      "a rerun saving the kept model's step writes over the kept model's files"),
+    M('ckpt-eval-does-not-wait', CKPTS, '        lock.acquire(timeout=timeout)\n',
+      '        lock = None\n', [PLUMBING],
+      '--eval reads the index without waiting for a save in progress'),
+    # ---------------------------------------------------------------- signals, exit, memory
+    M('cli-never-interrupted', CLI, '    if _received:', '    if False:',
+      [f'{BAD}::test_ctrl_c_keeps_the_best_checkpoint', PLUMBING],
+      'check_interrupted never raises: Ctrl-C is ignored'),
+    M('cli-second-signal-waits', CLI, 'if len(_received) > 1:', 'if len(_received) > 2:',
+      [PLUMBING], 'a second Ctrl-C does not stop a stuck run at once'),
+    M('cli-broken-pipe-status', CLI, 'sys.exit(141)', 'sys.exit(1)', [PLUMBING],
+      'stdout closed early (| head) exits 1, not 141'),
+    M('cli-memory-check-flipped', CLI, 'if needed > total:', 'if needed < total:',
+      [CLASSIFIER, PLUMBING], 'the memory check refuses the sizes that fit'),
+    M('input-data-dir-beside-first', 'tf1_compat/input_data.py',
+      '    if holds_mnist(DEFAULT_DATA_DIR):\n        return DEFAULT_DATA_DIR\n',
+      '    if holds_mnist(DEFAULT_DATA_DIR) and not holds_mnist(os.path.join(os.path.dirname('
+      'os.path.abspath(script)), DEFAULT_DATA_DIR)):\n        return DEFAULT_DATA_DIR\n',
+      [ANYDIR], "--data-dir's default prefers the data/ beside the script to the working directory's"),
+    # ---------------------------------------------------------------- notebook, final line
+    M('reg-inline-new-figure-per-frame', REG, 'shown.update(fig)', 'display(fig)',
+      [f'{NOTEBOOK}::test_regressor_plot_is_inline_one_figure_updated_per_frame'],
+      'inline mode adds a new figure to the cell at every frame'),
+    M('clf-final-line-names-batch', CLF, "chosen = f'validation accuracy {max_acc:.4f}' if "
+      "args.select_on == 'validation'", "chosen = f'validation accuracy {max_acc:.4f}' if "
+      "args.select_on == 'never'", [KEEP],
+      'with --select-on validation the final line names the batch accuracy'),
 ]
 
 
@@ -227,7 +274,10 @@ def copy_repository(dest):
 
 def run_tests(root, tests, timeout, stop_at_first=True):
     """(status, seconds, output): 'passed', 'failed', 'timeout' or 'error'."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1', MPLBACKEND='Agg')
+    # Headless: no display. MPLBACKEND is removed, not set to Agg: a Jupyter kernel
+    # started with MPLBACKEND=Agg shows no inline figure (tests/test_notebook.py).
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
+    env.pop('MPLBACKEND', None)
     env.pop('DISPLAY', None)
     env.pop('WAYLAND_DISPLAY', None)
     env.pop('PYTHONPATH', None)
