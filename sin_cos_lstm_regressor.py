@@ -188,6 +188,16 @@ def in_notebook():
     return shell is not None and hasattr(shell, 'kernel')
 
 
+def png_image(fig):
+    """The figure as a PNG for IPython's display: shown inline whatever matplotlib
+    backend the kernel runs (with MPLBACKEND=Agg a figure object shows as text)."""
+    import io
+    from IPython.display import Image
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png')
+    return Image(data=buffer.getvalue(), format='png')
+
+
 def grab_frame(fig):
     """The figure as an RGB array (for the GIF)."""
     fig.canvas.draw()
@@ -267,7 +277,7 @@ def train(args):
         plt.title('LSTM: sin in, cos out (red: target, blue dashed: prediction)')
         if args.plot == 'inline':
             from IPython.display import display
-            shown = display(fig, display_id=True)
+            shown = display(png_image(fig), display_id=True)
     frames = []
     frame_every = max(1, args.iterations // 40)  # about 40 GIF frames
 
@@ -307,7 +317,7 @@ def train(args):
                     plt.draw()
                     plt.pause(args.pause)
                 elif args.plot == 'inline':
-                    shown.update(fig)
+                    shown.update(png_image(fig))
                     time.sleep(args.pause)
                 if i % frame_every == 0:
                     frames.append(grab_frame(fig))

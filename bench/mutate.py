@@ -221,11 +221,12 @@ MUTANTS = [
       "a new run deletes the finished run's model when it starts"),
     M('ckpt-collision-overwrites', CKPTS, 'if new == self.kept:', 'if False:', [PLUMBING],
       "a rerun saving the kept model's step writes over the kept model's files"),
-    M('ckpt-eval-does-not-wait', CKPTS, '        lock.acquire(timeout=timeout)\n',
+    M('ckpt-eval-does-not-wait', CKPTS, '        _acquire(lock, timeout)\n',
       '        lock = None\n', [PLUMBING],
       '--eval reads the index without waiting for a save in progress'),
     # ---------------------------------------------------------------- signals, exit, memory
-    M('cli-never-interrupted', CLI, '    if _received:', '    if False:',
+    M('cli-never-interrupted', CLI, '    if _received:\n        raise Interrupted(_received[0], message)',
+      '    if False:\n        raise Interrupted(_received[0], message)',
       [f'{BAD}::test_ctrl_c_keeps_the_best_checkpoint', PLUMBING],
       'check_interrupted never raises: Ctrl-C is ignored'),
     M('cli-second-signal-waits', CLI, 'if len(_received) > 1:', 'if len(_received) > 2:',
@@ -240,7 +241,8 @@ MUTANTS = [
       'os.path.abspath(script)), DEFAULT_DATA_DIR)):\n        return DEFAULT_DATA_DIR\n',
       [ANYDIR], "--data-dir's default prefers the data/ beside the script to the working directory's"),
     # ---------------------------------------------------------------- notebook, final line
-    M('reg-inline-new-figure-per-frame', REG, 'shown.update(fig)', 'display(fig)',
+    M('reg-inline-new-figure-per-frame', REG, 'shown.update(png_image(fig))',
+      'display(png_image(fig))',
       [f'{NOTEBOOK}::test_regressor_plot_is_inline_one_figure_updated_per_frame'],
       'inline mode adds a new figure to the cell at every frame'),
     M('clf-final-line-names-batch', CLF, "chosen = f'validation accuracy {max_acc:.4f}' if "
