@@ -449,6 +449,8 @@ def main(argv=None):
         tf.reset_default_graph()
         if args.seed is not None:
             # Upstream's tf.set_random_seed(1), made a flag (the post dropped it).
+            # tf1_compat.v1 derives each op's seed from it as TF 1.x did, so the run
+            # repeats TF 1.15's number for number (FIDELITY.md).
             tf.set_random_seed(args.seed)
         if args.eval:
             result = run_eval(args, mnist)

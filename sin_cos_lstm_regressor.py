@@ -425,6 +425,8 @@ def main(argv=None):
         make_output_dir(args.plot_dir, '--plot-dir')
         tf.reset_default_graph()
         if args.seed is not None:
+            # Added: upstream's tf.set_random_seed; tf1_compat.v1 derives each op's seed
+            # from it as TF 1.x did, so the run repeats TF 1.15's (FIDELITY.md).
             tf.set_random_seed(args.seed)
         result = train(args)
         if args.metrics_json:
