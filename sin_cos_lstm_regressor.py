@@ -338,9 +338,9 @@ def train(args):
         e.message = f'\ninterrupted at iteration {i} ({e.name}); saved what was drawn ' \
                     f'so far: {", ".join(paths)}'
         try:  # the events are flushed only here: a failure is said, not swallowed below
-            writer.close()
-        except (RuntimeError, OSError, tf.errors.OpError) as failed:
-            e.message += '; but ' + str(write_failed(args.logdir, failed, '--logdir'))
+            close_events(writer, args.logdir)
+        except UserError as failed:
+            e.message += '; but ' + str(failed)
         raise
     finally:
         with contextlib.suppress(Exception):  # after an error: its message stands
