@@ -4,6 +4,7 @@ import gzip
 import io
 import hashlib
 import os
+import signal
 import struct
 import sys
 
@@ -62,6 +63,32 @@ display_variables = pytest.mark.skipif(
     sys.platform in ('win32', 'darwin'),
     reason='DISPLAY/WAYLAND_DISPLAY decide whether a plot window can open only on Linux '
            'and other X11/Wayland systems; Windows and macOS always have a window system')
+
+
+# The signals a test sends as a terminal or a service manager would.
+SENT_SIGNALS = [getattr(signal, n) for n in ('SIGINT', 'SIGTERM', 'SIGHUP') if hasattr(signal, n)]
+
+
+def signals_as_from_a_terminal():
+    """preexec_fn for a child that a test will signal. A signal ignored at exec stays
+    ignored in the child, and the scripts rightly keep it so (a nohup'd run must
+    survive SIGHUP). But the test runner itself may have been started that way
+    (`nohup pytest`: SIGHUP; `pytest &` in a script: SIGINT), and the child must then
+    still receive what the test sends."""
+    for s in SENT_SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+
+
+@pytest.fixture
+def default_signal_handlers():
+    """For in-process signal tests: the default handlers for the duration of the test,
+    whatever the runner was started with; the runner's own restored afterwards."""
+    saved = {s: signal.getsignal(s) for s in SENT_SIGNALS}
+    for s in SENT_SIGNALS:
+        signal.signal(s, signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)
 
 
 def fails(main, argv, capsys, status=1):

@@ -14,7 +14,8 @@ import urllib.error
 
 import pytest
 
-from conftest import DATA_DIR, ROOT, fails, idx_bytes, posix_signals, write_gz
+from conftest import (DATA_DIR, ROOT, fails, idx_bytes, posix_signals,
+                      signals_as_from_a_terminal, write_gz)
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from tf1_compat import input_data
@@ -304,27 +305,11 @@ def test_regressor_nan_cost_names_the_iteration(tmp_path, capsys):
     assert 'the cost became' in err and 'at iteration 1' in err
 
 
-@contextlib.contextmanager
-def children_get_sigint():
-    """A child inherits an *ignored* SIGINT, and Python then never raises KeyboardInterrupt
-    in it. pytest runs with SIGINT ignored when a non-interactive shell started it in the
-    background (`pytest &` in a script, some CI runners). A caught signal is reset to the
-    default at exec, so catching it here while the child starts gives the child Ctrl-C."""
-    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    if ignored:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        if ignored:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def interrupt_after(args, marker, cwd):
     """Start a script, wait for a stdout line containing ``marker``, send SIGINT."""
-    with children_get_sigint():
-        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=signals_as_from_a_terminal)
     try:
         for line in proc.stdout:
             if marker in line:

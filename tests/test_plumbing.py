@@ -137,6 +137,7 @@ def test_eval_waits_for_a_save_in_progress(tmp_path):
 # ------------------------------------------------------------------ signals and exit statuses
 
 @posix_signals
+@pytest.mark.usefixtures('default_signal_handlers')
 def test_a_signal_waits_for_a_safe_point_and_a_second_one_stops_at_once():
     with deferred_signals():
         signal.raise_signal(signal.SIGINT)  # recorded only: no exception here

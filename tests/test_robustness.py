@@ -30,7 +30,7 @@ import types
 import psutil
 import pytest
 
-from conftest import DATA_DIR, ROOT, fails
+from conftest import DATA_DIR, ROOT, fails, signals_as_from_a_terminal
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from tf1_compat import checkpoints
@@ -55,9 +55,7 @@ class Run:
 
     def __init__(self, args, cwd, preexec_fn=None):
         def setup():
-            # Ctrl-C as a terminal delivers it, even when pytest itself was started
-            # with `&` from a script (SIGINT ignored, and rightly kept so by the scripts)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signals_as_from_a_terminal()  # even when pytest runs under nohup or `&`
             if preexec_fn:
                 preexec_fn()
         self.proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE,
