@@ -11,8 +11,8 @@ the changes are marked "Changed:" or "Added:" in the comments (and in FIDELITY.m
 """
 if __name__ == '__main__':
     # Added: a signal while the modules below load is one line and exit 128 + N
-    # (tf1_compat/early_exit.py), not a KeyboardInterrupt traceback.
-    from tf1_compat.early_exit import exit_on_signals
+    # (run_safety/early_exit.py), not a KeyboardInterrupt traceback.
+    from run_safety.early_exit import exit_on_signals
     exit_on_signals()
 
 import contextlib
@@ -26,11 +26,11 @@ import numpy as np
 
 # Changed: tensorflow.examples.tutorials.mnist.input_data is gone; same API here.
 from tf1_compat import input_data
-from tf1_compat import checkpoints
-from tf1_compat.cli import (ArgumentParser, Interrupted, UserError, check_cost,
+from run_safety import checkpoints
+from run_safety.cli import (ArgumentParser, Interrupted, UserError, check_cost,
                             check_interrupted, check_memory, check_no_glob, check_output_dir,
-                            check_output_file, command_line, make_output_dir, positive_float,
-                            positive_int, write_failed, write_json)
+                            check_output_file, close_events, command_line, make_output_dir,
+                            positive_float, positive_int, write_failed, write_json)
 
 # Changed: `import tensorflow as tf` -> tensorflow.compat.v1 in TF 1.x mode, with the
 # legacy tf-keras that BasicLSTMCell needs on TF 2.16+ (tf1_compat/v1.py sets
@@ -240,14 +240,6 @@ def add_summary(writer, summary, step, logdir):
         raise write_failed(logdir, e, '--logdir') from None
 
 
-def close_events(writer, logdir):
-    """writer.close(), its failure (a full --logdir) said as one line."""
-    try:
-        writer.close()
-    except (RuntimeError, OSError, tf.errors.OpError) as e:
-        raise write_failed(logdir, e, '--logdir') from None
-
-
 def train(args, mnist):
     """The tutorial's training loop, plus the test-set evaluation at its end."""
     g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll)
@@ -258,7 +250,7 @@ def train(args, mnist):
     result = {'select_on': args.select_on, 'seed': args.seed}
 
     # Added: one run per checkpoint folder (a lock), and saves that never leave half a
-    # checkpoint or lose the previous run's model (tf1_compat/checkpoints.py).
+    # checkpoint or lose the previous run's model (run_safety/checkpoints.py).
     with checkpoints.TrainingRun(args.ckpt_dir, CKPT_NAME) as run, tf.Session() as sess:
         sess.run(g.init)
         # Added: the pid in the events file's name, so two runs started in the same
@@ -420,7 +412,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    # Added: every failure is one line (tf1_compat/cli.py); signals stop at safe points.
+    # Added: every failure is one line (run_safety/cli.py); signals stop at safe points.
     with command_line():
         # Check every input and output before the slow part starts, creating nothing.
         check_no_glob(args.ckpt_dir, '--ckpt-dir')

@@ -13,8 +13,8 @@ print cadence are the tutorial's; changes are marked "Changed:" or "Added:".
 """
 if __name__ == '__main__':
     # Added: a signal while the modules below load is one line and exit 128 + N
-    # (tf1_compat/early_exit.py), not a KeyboardInterrupt traceback.
-    from tf1_compat.early_exit import exit_on_signals
+    # (run_safety/early_exit.py), not a KeyboardInterrupt traceback.
+    from run_safety.early_exit import exit_on_signals
     exit_on_signals()
 
 import contextlib
@@ -25,9 +25,9 @@ import time
 import filelock
 import numpy as np
 
-from tf1_compat.cli import (ArgumentParser, Interrupted, UserError, atomic_outputs,
+from run_safety.cli import (ArgumentParser, Interrupted, UserError, atomic_outputs,
                             check_cost, check_interrupted, check_memory, check_output_dir,
-                            check_output_file, command_line, make_output_dir,
+                            check_output_file, close_events, command_line, make_output_dir,
                             non_negative_float, positive_float, positive_int, write_failed,
                             write_json)
 
@@ -230,15 +230,6 @@ def save_outputs(args, fig, frames, cost_history):
     return paths
 
 
-def close_events(writer, logdir):
-    """writer.close(): flush every event to disk; a failure (a full --logdir) is
-    said as one line, not found later as a truncated events file."""
-    try:
-        writer.close()
-    except (RuntimeError, OSError, tf.errors.OpError) as e:
-        raise write_failed(logdir, e, '--logdir') from None
-
-
 def memory_needed(batch_size, time_steps, cell_size):
     """Bytes a run needs, roughly: get_batch's three float64 arrays, the LSTM's
     weights four times over (values, gradients, Adam's two slots) and, per point,
@@ -401,7 +392,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    # Added: every failure is one line (tf1_compat/cli.py); signals stop at safe points.
+    # Added: every failure is one line (run_safety/cli.py); signals stop at safe points.
     with command_line():
         # Check every output before the slow part starts, creating nothing.
         check_output_dir(args.logdir, '--logdir')

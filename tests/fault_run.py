@@ -45,7 +45,7 @@ if fault == 'sigint-importing-numpy':
     runpy.run_path(os.path.join(ROOT, script), run_name='__main__')
 elif name == 'mnist_lstm_classifier':
     import mnist_lstm_classifier as module
-    from tf1_compat import checkpoints
+    from run_safety import checkpoints
     ckpt = os.path.abspath(argv[argv.index('--ckpt-dir') + 1])
     ops = []  # labels of the operations done so far: 'index#2' is the second index write
 

@@ -1,4 +1,4 @@
-"""tf1_compat/checkpoints.py and tf1_compat/cli.py on their own, in-process and fast
+"""run_safety/checkpoints.py and run_safety/cli.py on their own, in-process and fast
 (no TensorFlow): a stub Saver writes the checkpoint files, so each promise of the
 checkpoint folder, the signals, the exit statuses and the memory check is checked
 exactly, including the ones a short training run never reaches (a second run in the
@@ -16,8 +16,8 @@ import pytest
 
 from conftest import ROOT, posix_signals
 import mnist_lstm_classifier as clf
-from tf1_compat import checkpoints
-from tf1_compat.cli import (Interrupted, UserError, check_interrupted, check_memory,
+from run_safety import checkpoints
+from run_safety.cli import (Interrupted, UserError, check_interrupted, check_memory,
                             deferred_signals)
 
 NAME = 'model.ckpt'
@@ -152,7 +152,7 @@ def test_a_signal_waits_for_a_safe_point_and_a_second_one_stops_at_once():
 
 @posix_signals
 def test_stdout_closed_early_exits_141_without_a_traceback():
-    code = ('from tf1_compat.cli import command_line\n'
+    code = ('from run_safety.cli import command_line\n'
             'with command_line():\n'
             '    for i in range(10**7):\n'
             '        print(i)\n')

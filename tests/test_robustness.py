@@ -33,7 +33,7 @@ import pytest
 from conftest import DATA_DIR, ROOT, fails, signals_as_from_a_terminal
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
-from tf1_compat import checkpoints
+from run_safety import checkpoints
 
 CLF = os.path.join(ROOT, 'mnist_lstm_classifier.py')
 REG = os.path.join(ROOT, 'sin_cos_lstm_regressor.py')
@@ -471,7 +471,7 @@ def test_second_ctrl_c_during_a_save_stops_at_once_and_leaves_no_half_checkpoint
 def test_ctrl_c_while_the_modules_load(script, tmp_path):
     """A real SIGINT while the script's own imports run (sent by an import hook as
     numpy starts loading, tests/fault_run.py): one line, exit 130, nothing created.
-    Caught: without tf1_compat/early_exit.py, a KeyboardInterrupt traceback, exit 1."""
+    Caught: without run_safety/early_exit.py, a KeyboardInterrupt traceback, exit 1."""
     run = Run([FAULT, os.path.basename(script), 'sigint-importing-numpy', '--logdir', 'logs'],
               tmp_path)
     status, out, err = run.finish()
@@ -528,9 +528,9 @@ def test_nohup_keeps_running_when_the_terminal_closes(tmp_path):
 
 
 def test_ctrl_c_loop_right_after_a_save():
-    """bench/ctrl_c_loop.py with a few tries: each a clean exit 130 and a readable
+    """tests/tools/ctrl_c_loop.py with a few tries: each a clean exit 130 and a readable
     checkpoint (the full 100-try run is in the report of issue #9)."""
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'bench', 'ctrl_c_loop.py'),
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'tools', 'ctrl_c_loop.py'),
                            '--tries', '4'], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert '4/4 clean exits' in proc.stdout

@@ -26,7 +26,7 @@ import zlib
 
 import numpy
 
-from tf1_compat.cli import UserError
+from run_safety.cli import UserError
 
 # The mirror TF 1.x's read_data_sets used (the original host now refuses).
 DEFAULT_SOURCE_URL = 'https://storage.googleapis.com/cvdf-datasets/mnist/'

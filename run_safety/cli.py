@@ -162,6 +162,17 @@ def atomic_outputs(paths, mode='w'):
         raise
 
 
+def close_events(writer, logdir):
+    """``writer.close()`` of a TensorBoard FileWriter: it flushes every event to disk,
+    so its failure (a full --logdir) is said as one line here, not found later as a
+    truncated events file. Shared by both scripts, which write events alike."""
+    from tensorflow import errors  # loaded already: the writer is TensorFlow's
+    try:
+        writer.close()
+    except (RuntimeError, OSError, errors.OpError) as e:
+        raise write_failed(logdir, e, '--logdir') from None
+
+
 def write_json(path, data, flag='--metrics-json'):
     """Write ``data`` as indented JSON to ``path`` atomically."""
     try:

@@ -1,7 +1,7 @@
 """Mutation testing: does the test suite notice a one-line semantic change?
 
 Each mutant below replaces one exact piece of text in one file of the project (the two
-scripts, tf1_compat/) by a plausible mistake. For each mutant the repository is copied to a
+scripts, tf1_compat/, run_safety/) by a plausible mistake. For each mutant the repository is copied to a
 temporary folder (the working tree is never touched), the mutant applied there, and the
 tests chosen for it run with a timeout. A mutant is
 
@@ -12,10 +12,10 @@ tests chosen for it run with a timeout. A mutant is
 Every mutant must apply by exact string match, exactly once: when the code changes and a
 target text is gone, the script says so and stops before running anything.
 
-    python bench/mutate.py                 # every mutant, one after another (30-60 min on 2 cores)
-    python bench/mutate.py --list          # the mutants and their tests, nothing run
-    python bench/mutate.py --only clf-keep-best-always,reg-no-reset
-    python bench/mutate.py --all-tests     # each mutant against the whole suite (slow)
+    python tests/tools/mutate.py                 # every mutant, one after another (30-60 min on 2 cores)
+    python tests/tools/mutate.py --list          # the mutants and their tests, nothing run
+    python tests/tools/mutate.py --only clf-keep-best-always,reg-no-reset
+    python tests/tools/mutate.py --all-tests     # each mutant against the whole suite (slow)
 
 The last line is the summary: "mutants: N  killed: K  survived: S (ids)". The exit status
 is 0 when every mutant was killed, 1 when one survived, 2 when a mutant did not apply or the
@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLF = 'mnist_lstm_classifier.py'
 REG = 'sin_cos_lstm_regressor.py'
 
@@ -45,8 +45,8 @@ BAD = 'tests/test_bad_input.py'
 ANYDIR = 'tests/test_any_directory.py'
 NOTEBOOK = 'tests/test_notebook.py'
 PLUMBING = 'tests/test_plumbing.py'
-CKPTS = 'tf1_compat/checkpoints.py'
-CLI = 'tf1_compat/cli.py'
+CKPTS = 'run_safety/checkpoints.py'
+CLI = 'run_safety/cli.py'
 F_CLF = [f'{FIDELITY}::test_classifier_logits_match_numpy_lstm',
          f'{FIDELITY}::test_classifier_two_output_methods_agree',
          f'{FIDELITY}::test_adam_hyperparameters_are_tf1_defaults',
@@ -199,10 +199,10 @@ MUTANTS = [
       'log_perp_list.append(crossent)', F_SEQ, 'the weights are ignored'),
     M('seq2seq-epsilon', 'tf1_compat/legacy_seq2seq.py', 'total_size += 1e-12',
       'total_size += 1e-6', F_SEQ, 'a larger epsilon in the averaging'),
-    M('cli-lr-zero-accepted', 'tf1_compat/cli.py', 'if not math.isfinite(value) or value <= 0:',
+    M('cli-lr-zero-accepted', 'run_safety/cli.py', 'if not math.isfinite(value) or value <= 0:',
       'if not math.isfinite(value) or value < 0:', [f'{BAD}::test_classifier_bad_flag'],
       '--lr 0 is accepted'),
-    M('cli-nan-not-checked', 'tf1_compat/cli.py', '    if not math.isfinite(value):\n        raise UserError(f\'the cost',
+    M('cli-nan-not-checked', 'run_safety/cli.py', '    if not math.isfinite(value):\n        raise UserError(f\'the cost',
       '    if False:\n        raise UserError(f\'the cost',
       [f'{BAD}::test_nan_cost_stops_and_keeps_the_good_checkpoint',
        f'{BAD}::test_regressor_nan_cost_names_the_iteration'], 'a NaN cost trains on'),
@@ -328,7 +328,7 @@ def main(argv=None):
         mutants = [m for m in MUTANTS if m['id'] in wanted]
     problems = check_applies(MUTANTS, ROOT)
     if problems:
-        print('mutants that no longer apply (update bench/mutate.py to the code):',
+        print('mutants that no longer apply (update tests/tools/mutate.py to the code):',
               *problems, sep='\n  ', file=sys.stderr)
         return 2
     if args.list:

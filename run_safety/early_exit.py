@@ -3,7 +3,7 @@
 Python's default Ctrl-C raises KeyboardInterrupt wherever the interpreter is, so a
 Ctrl-C while numpy and the project's modules load (the first half second) printed a
 traceback and exited -2 or 1. The scripts call exit_on_signals() first thing when run
-as programs: until command_line() takes over (tf1_compat/cli.py), Ctrl-C, SIGTERM
+as programs: until command_line() takes over (run_safety/cli.py), Ctrl-C, SIGTERM
 and SIGHUP print one line and exit 128 + the signal's number. Nothing is written
 before then, so there is nothing to finish. This module imports only built-in
 modules (_signal rather than signal, which loads enum), so the window it leaves is

@@ -31,7 +31,7 @@ import time
 
 import filelock
 
-from tf1_compat.cli import UserError, atomic_output, check_interrupted, write_failed
+from run_safety.cli import UserError, atomic_output, check_interrupted, write_failed
 
 INDEX = 'checkpoint'
 RUN_LOCK = '.lock'  # held by the training run for its whole life

@@ -13,8 +13,8 @@ and sends SIGINT. A try is clean when:
   names;
 * no temporary file (`*tmp*`, `*tempstate*`, `*_temp*`) is left.
 
-    python bench/ctrl_c_loop.py              # 100 tries (about 15 minutes on 2 cores)
-    python bench/ctrl_c_loop.py --tries 10 --json out.json
+    python tests/tools/ctrl_c_loop.py              # 100 tries (about 15 minutes on 2 cores)
+    python tests/tools/ctrl_c_loop.py --tries 10 --json out.json
 
 The summary line gives the clean count, the statuses seen and the time per try;
 the exit status is 0 only if every try was clean.
@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 SCRIPT = os.path.join(ROOT, 'mnist_lstm_classifier.py')
 TEMP = re.compile(r'tmp|tempstate|_temp')
@@ -87,7 +87,7 @@ def one_try(folder, seed, delay, hidden_units):
 
 def check_folder(ckpt, line):
     """The index names a complete checkpoint that TensorFlow reads, the one the line names."""
-    from tf1_compat import checkpoints
+    from run_safety import checkpoints
     from tf1_compat.v1 import tf
     current, listed = checkpoints.read_index(ckpt)
     if not current:
