@@ -131,6 +131,13 @@ def atomic_output(path, mode='w'):
         yield f
 
 
+def _umask():
+    """The process's umask (read by setting it, then putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_outputs(paths, mode='w'):
     """Open a temporary file beside each of ``paths``; once the block has written all
@@ -149,8 +156,9 @@ def atomic_outputs(paths, mode='w'):
             f.flush()
             os.fsync(f.fileno())
             f.close()
+        mode = 0o666 & ~_umask()  # mkstemp's 0600 -> what open() would have given
         for tmp, path in zip(temps, paths):
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, mode)
             os.replace(tmp, path)
     except BaseException:
         for f in files:
