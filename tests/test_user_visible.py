@@ -233,11 +233,13 @@ def crash_at(monkeypatch, k):
     return seen
 
 
-def test_kept_model_survives_a_crash_at_every_step_of_finish(tf, tmp_path, monkeypatch):
-    """A finished run's model (w = 1) is in the folder; a second run saves its best (w = 2)
-    and crashes at step k of finish(), for every k. Afterwards, and after the next run
-    has cleaned up, TensorFlow's own tf.train.latest_checkpoint names a complete
-    checkpoint holding one of the two models, never a deleted one."""
+@pytest.mark.parametrize('commit', ['finish', 'save'])
+def test_model_survives_a_crash_at_every_step_of_a_commit(tf, tmp_path, monkeypatch, commit):
+    """finish: a finished run's model (w = 1) is in the folder; a second run saves its best
+    (w = 2) and crashes at step k of finish(). save: a run's best so far (w = 1), then it
+    crashes at step k of saving a better one (w = 2). For every k: afterwards, and after
+    the next run has cleaned up, TensorFlow's own tf.train.latest_checkpoint names a
+    complete checkpoint holding one of the two models, never a deleted one."""
     graph = tf.Graph()
     with graph.as_default():
         w = tf.get_variable('w', [], initializer=tf.zeros_initializer())
@@ -260,17 +262,24 @@ def test_kept_model_survives_a_crash_at_every_step_of_finish(tf, tmp_path, monke
     while True:
         folder = tmp_path / f'crash{k}'
         folder.mkdir()
-        train(folder, 1.0, 3)
+        if commit == 'finish':
+            train(folder, 1.0, 3)
         with checkpoints.TrainingRun(str(folder), name) as run, tf.Session(graph=graph) as sess:
+            if commit == 'save':
+                w.load(1.0, sess)
+                run.save(saver, sess, 3)
             w.load(2.0, sess)
-            run.save(saver, sess, 7)
+            if commit == 'finish':
+                run.save(saver, sess, 7)
             with monkeypatch.context() as m:
                 seen = crash_at(m, k)
                 try:
-                    run.finish()
+                    run.save(saver, sess, 7) if commit == 'save' else run.finish()
                     crashed = False
                 except Crash:
                     crashed = True
+            if not crashed and commit == 'save':
+                run.finish()
         assert model(folder) in (1.0, 2.0), f'after a crash at step {k}: {seen}'
         with checkpoints.TrainingRun(str(folder), name):  # the next run cleans up
             pass
@@ -301,3 +310,43 @@ def test_outputs_modes_follow_the_umask(tf, tmp_path, umask):
     paths += [tmp_path / 'm.json', tmp_path / 'checkpoint']
     modes = {p.name: oct(stat.S_IMODE(os.stat(p).st_mode)) for p in paths}
     assert modes == {p.name: oct(0o666 & ~umask) for p in paths}
+
+
+# ------------------------------------------------------------------ every validator's boundary
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('validator, smallest, below', [
+    (cli.positive_int, '1', '0'),
+    (cli.positive_float, '5e-324', '0'),   # the smallest float above 0
+    (cli.non_negative_float, '0', '-5e-324'),
+])
+def test_each_validator_takes_its_smallest_value_and_refuses_the_next_below(validator, smallest, below):
+    assert validator(smallest) == type(validator(smallest))(smallest)
+    with pytest.raises(Exception, match='must be'):
+        validator(below)
+
+
+@pytest.mark.smoke
+def test_pause_0_and_batch_of_1_are_accepted_by_both_scripts():
+    assert reg.parse_args(['--pause', '0', '--batch-size', '1']).pause == 0
+    assert clf.parse_args(['--batch-size', '1', '--training-iters', '1']).batch_size == 1
+
+
+@pytest.mark.smoke
+def test_memory_check_accepts_exactly_the_machines_memory(monkeypatch):
+    import psutil
+    from types import SimpleNamespace
+    monkeypatch.setattr(psutil, 'virtual_memory', lambda: SimpleNamespace(total=1000))
+    cli.check_memory(1000, 'these sizes')
+    with pytest.raises(cli.UserError, match='need about'):
+        cli.check_memory(1001, 'these sizes')
+
+
+@pytest.mark.smoke
+def test_validation_size_from_0_to_every_training_image(tiny_mnist):
+    folder = str(tiny_mnist[0])
+    assert input_data.read_data_sets(folder, validation_size=30).validation.num_examples == 30
+    assert input_data.read_data_sets(folder, validation_size=0).train.num_examples == 30
+    for size in (-1, 31):
+        with pytest.raises(ValueError, match='Validation size should be between 0 and 30'):
+            input_data.read_data_sets(folder, validation_size=size)
