@@ -43,22 +43,12 @@ def checkpoint_files(ckpt_dir):
     return sorted(n for n in os.listdir(ckpt_dir) if not n.startswith('.'))
 
 
-def test_prints_every_20_steps_and_keeps_the_best(trained):
+def test_prints_every_20_steps_of_the_total(trained):
+    """(Keep-the-best, with runs whose best print is not the last: test_keep_the_best.py.)"""
     lines = [LINE.match(l) for l in trained.stdout.splitlines() if l.startswith('step')]
     assert all(lines)
     assert [int(m.group(1)) for m in lines] == [0, 20, 40, 60]
     assert {m.group(2) for m in lines} == {str(STEPS)}
-    accs = [float(m.group(3)) for m in lines]
-    # the tutorial's rule: save when strictly better than every earlier print
-    best = 0
-    expected_saves = []
-    for m, acc in zip(lines, accs):
-        if acc > best:
-            best = acc
-            expected_saves.append(int(m.group(1)))
-    assert [int(m.group(1)) for m in lines if m.group(5)] == expected_saves
-    assert trained.result['best_step'] == expected_saves[-1]
-    assert trained.result['best_batch_accuracy'] == max(accs)
     assert trained.result['steps'] == STEPS
 
 
@@ -83,19 +73,20 @@ def test_checkpoint_has_tf1_names_and_shapes(trained):
     }
 
 
-def test_eval_reproduces_the_test_accuracy(trained, tmp_path):
+def test_eval_reproduces_the_test_accuracy_the_training_run_wrote(trained, tmp_path):
+    """--eval, a separate run, measures on the kept checkpoint the test accuracy that the
+    training run printed and wrote to its metrics JSON; its own JSON says the same."""
     metrics = json.loads((trained.folder / 'metrics.json').read_text())
-    assert metrics['test_accuracy'] == trained.result['test_accuracy']
+    printed = re.search(r'^test accuracy: (\S+) on 10000 test images$', trained.stdout, re.M)
+    assert float(printed.group(1)) == round(metrics['test_accuracy'], 4)
     assert 0.0 < metrics['test_accuracy'] <= 1.0
-    assert set(metrics) >= {'steps', 'best_batch_accuracy', 'best_step', 'checkpoint',
-                            'test_accuracy', 'train_seconds'}
-    result, stdout = run(['--eval', '--data-dir', DATA_DIR,
-                          '--ckpt-dir', str(trained.folder / 'ckpt'),
-                          '--metrics-json', str(tmp_path / 'eval.json')])
-    assert result['test_accuracy'] == trained.result['test_accuracy']
-    assert result['checkpoint'] == trained.result['checkpoint']
-    assert f"test accuracy: {trained.result['test_accuracy']:.4f} on 10000 test images" in stdout
-    assert json.loads((tmp_path / 'eval.json').read_text()) == result
+    _, stdout = run(['--eval', '--data-dir', DATA_DIR,
+                     '--ckpt-dir', str(trained.folder / 'ckpt'),
+                     '--metrics-json', str(tmp_path / 'eval.json')])
+    evaluated = json.loads((tmp_path / 'eval.json').read_text())
+    assert evaluated['test_accuracy'] == metrics['test_accuracy']
+    assert evaluated['checkpoint'] == metrics['checkpoint']
+    assert f"test accuracy: {metrics['test_accuracy']:.4f} on 10000 test images" in stdout
     # --eval trains nothing: the checkpoint folder is unchanged
     assert checkpoint_files(trained.folder / 'ckpt')[1].startswith(
         f"mnistRNNLSTM.ckpt-{trained.result['best_step']}")

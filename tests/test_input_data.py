@@ -68,14 +68,13 @@ def tf1_permutation_next(seed, n):
     return perm
 
 
-def test_same_seed_same_batches_and_no_shuffle_keeps_order(tiny_mnist):
+def test_same_seed_same_batches(tiny_mnist):
+    """(shuffle=False: tests/test_user_visible.py, against the file order.)"""
     folder = str(tiny_mnist[0])
     a = input_data.read_data_sets(folder, validation_size=0, seed=3)
     b = input_data.read_data_sets(folder, validation_size=0, seed=3)
     for _ in range(5):
         np.testing.assert_array_equal(a.train.next_batch(7)[0], b.train.next_batch(7)[0])
-    c = input_data.read_data_sets(folder, validation_size=0)
-    np.testing.assert_array_equal(c.train.next_batch(4, shuffle=False)[0], c.train.images[:4])
 
 
 def test_checksum_mismatch_is_refused(tiny_mnist):

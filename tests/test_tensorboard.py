@@ -274,11 +274,3 @@ def test_classifier_graph(tensorboard, logs):
     assert graph['accuracy'] == 'ScalarSummary'
     assert graph['cost'] == 'ScalarSummary'
     assert not any(name.startswith('inputs/') for name in graph)  # not the regressor's
-
-
-def test_an_unknown_run_is_not_found(tensorboard):
-    for path, query in (('/data/plugin/graphs/graph', {'run': 'regressor'}),
-                        ('/data/plugin/scalars/scalars', {'run': 'regressor', 'tag': REG_TAG})):
-        with pytest.raises(urllib.error.HTTPError) as e:
-            tensorboard.get(path, **query)
-        assert e.value.code == 404

@@ -77,31 +77,6 @@ def test_oracle_unavailable_is_a_one_line_reason(monkeypatch, tmp_path):
         oracle.environment()
 
 
-@pytest.mark.skipif(os.name == 'nt', reason='a POSIX shell script stands in for Python 3.7')
-def test_failed_build_leaves_no_environment_and_is_not_retried(monkeypatch, tmp_path):
-    """An install that fails (as offline): one line ending in the installer's last
-    line, nothing left in the cache but the lock file, and no second attempt."""
-    log = tmp_path / 'calls'
-    fake = tmp_path / 'python3.7'
-    fake.write_text('#!/bin/sh\n'
-                    'case "$*" in *version_info*) echo 3.7.99; exit 0;; esac\n'
-                    f'echo "$*" >> {log}\n'
-                    'echo "ERROR: No matching distribution found for tensorflow==1.15.5" >&2\n'
-                    'exit 1\n')
-    fake.chmod(0o755)
-    monkeypatch.delenv('TF115_ORACLE', raising=False)
-    monkeypatch.setenv('TF115_PYTHON', str(fake))
-    monkeypatch.setenv('TF115_ORACLE_CACHE', str(tmp_path / 'cache'))
-    monkeypatch.setattr(oracle, '_failed', {})
-    for _ in range(2):
-        with pytest.raises(oracle.Unavailable) as e:
-            oracle.environment()
-        assert '\n' not in str(e.value)
-        assert str(e.value).endswith('No matching distribution found for tensorflow==1.15.5')
-    assert [n for n in os.listdir(tmp_path / 'cache') if not n.endswith('.lock')] == []
-    assert len(log.read_text().splitlines()) == 1  # venv creation, tried once
-
-
 # ------------------------------------------------------------------ op seeds (no oracle)
 
 def test_op_seed_is_the_last_op_id_only_with_a_graph_seed():
