@@ -102,3 +102,13 @@ def fails(main, argv, capsys, status=1):
     err = capsys.readouterr().err
     assert err.startswith('error: ') and err.count('\n') == 1, err  # one line, no traceback
     return err.rstrip('\n')
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The test order's seed, even under -q (whose header is not shown): pytest-randomly
+    shuffles the files and the tests in them, so a test that depends on another's
+    leftovers fails in some order; this line says how to repeat that order."""
+    if config.pluginmanager.hasplugin('randomly'):
+        seed = config.getoption('randomly_seed')
+        terminalreporter.write_line(f'test order shuffled by pytest-randomly: repeat it with '
+                                    f'--randomly-seed={seed} (file order: -p no:randomly)')

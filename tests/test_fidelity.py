@@ -22,7 +22,14 @@ import sin_cos_lstm_regressor as reg
 from tf1_compat import input_data, legacy_seq2seq
 
 tf = clf.load_tensorflow()
-reg.load_tensorflow()
+
+
+@pytest.fixture(autouse=True)
+def tensorflow_loaded():
+    """Each test loads what it uses: the scripts' module-level tf, plt, legacy_seq2seq
+    (another file's test may have reloaded a script's module, leaving them None)."""
+    clf.load_tensorflow()
+    reg.load_tensorflow()
 
 SEED = 7            # shuffle/graph seed of the seeded runs
 N_TRAIN = 55000     # 60,000 training images minus the 5,000 validation ones

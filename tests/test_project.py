@@ -94,10 +94,15 @@ def test_importing_a_script_has_no_side_effects(name, tmp_path, monkeypatch, cap
     tf.reset_default_graph()
     capsys.readouterr()
     importlib.reload(module)
-    assert module.tf is None
-    assert tf.get_default_graph().get_operations() == []
-    assert os.listdir(tmp_path) == []
-    assert capsys.readouterr().out == ''
+    try:
+        assert module.tf is None
+        assert tf.get_default_graph().get_operations() == []
+        assert os.listdir(tmp_path) == []
+        assert capsys.readouterr().out == ''
+    finally:
+        # the module object is shared with every test file that imported it: give it
+        # back with TensorFlow loaded, as it was (issue #21, item 9)
+        module.load_tensorflow()
 
 
 @pytest.mark.parametrize('argv', [['--help'], ['--lr', '0'], ['--epochs', '3']])
