@@ -22,6 +22,7 @@ import sin_cos_lstm_regressor as reg
 from tf1_compat import input_data, legacy_seq2seq
 
 tf = clf.load_tensorflow()
+pytestmark = pytest.mark.smoke  # all of it is in the quick tier (pytest -m smoke)
 
 
 @pytest.fixture(autouse=True)

@@ -167,7 +167,6 @@ def classifier_seeded(tf, folder, seed):
     return printed, result['test_accuracy'], weights
 
 
-@pytest.mark.smoke
 def test_classifier_seed_0_repeats_itself_and_differs_from_seed_1(tf, tmp_path):
     first = classifier_seeded(tf, tmp_path / 'a', 0)
     again = classifier_seeded(tf, tmp_path / 'b', 0)
