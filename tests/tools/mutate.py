@@ -254,6 +254,11 @@ MUTANTS = [
       "args.select_on == 'validation'", "chosen = f'validation accuracy {max_acc:.4f}' if "
       "args.select_on == 'never'", [KEEP],
       'with --select-on validation the final line names the batch accuracy'),
+    # ---------------------------------------------------------------- the Python matrix (noxfile.py)
+    M('matrix-skip-ignored', 'noxfile.py', '        if version in leave_out:\n',
+      '        if False:\n', ['tests/test_matrix.py'], 'MATRIX_SKIP leaves no version out'),
+    M('matrix-other-version-taken', 'noxfile.py', 'elif probed[0] != version:', 'elif False:',
+      ['tests/test_matrix.py'], "python3.X on PATH taken though it runs another version"),
     # ================================================================ issue #21: by class
     # Each class below is a kind of mistake, with a mutant at every place it can be made;
     # the tests named are the ones that must see it (tests/test_user_visible.py and the
