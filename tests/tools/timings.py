@@ -68,6 +68,8 @@ def measure(name):
         proc = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         seconds = time.perf_counter() - start
+    if proc.returncode == 5 and kind == 'tests':  # pytest: no test collected
+        sys.exit(f'error: {name}: no test collected by {" ".join(argv)}')
     if proc.returncode != 0:
         sys.exit(f'error: {name} ({" ".join(argv)}) exited with {proc.returncode}:\n'
                  + proc.stdout[-2000:])
