@@ -181,3 +181,17 @@ def test_readme_counts_are_the_truth():
         assert test_claims and {int(n) for n in test_claims} == {tests}, (name, test_claims, tests)
         numbers = {int(a or b) for a, b in mutant_claims}
         assert numbers == {mutants}, (name, mutant_claims, mutants)
+
+
+@pytest.mark.parametrize('argv', [['--select-on', 'test'], ['--batch-size', '0'],
+                                  ['--lr', 'nan'], ['--epochs', '3']])
+def test_bad_flag_rows_are_what_the_python_running_the_tests_prints(argv):
+    """The troubleshooting table's bad-flag messages, word for word as argparse words
+    them on this Python (e.g. `(choose from 'batch', 'validation')`, quoted). They
+    answer before TensorFlow loads, so this is quick."""
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'mnist_lstm_classifier.py')]
+                          + argv, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and proc.stderr.startswith('error: '), proc.stderr
+    message = proc.stderr[len('error: '):].rstrip('\n')
+    for name in READMES:
+        assert f'`{message}`' in read(name), (name, message)
