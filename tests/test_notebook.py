@@ -93,14 +93,19 @@ def executed(tmp_path_factory):
             os.environ.update(saved)
         yield folder / 'tf1-lstm', nb, client, recipe, runs
     finally:
-        # the TensorBoard that %tensorboard started (its info file names its pid)
+        # The kernel ends the TensorBoard it started when it shuts down (ipykernel
+        # terminates its children). Should one outlive it, its info file names its
+        # pid: end it, after checking the pid is still that TensorBoard.
         for info in glob.glob(str(tmp / '.tensorboard-info' / 'pid-*.info')):
             with open(info) as f:
                 pid = json.load(f)['pid']
             try:
+                with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                    ours = b'tensorboard' in f.read()
+            except OSError:
+                ours = False
+            if ours:
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
 
 def tensorboard_runs(nb):
