@@ -1,12 +1,28 @@
-"""The scripts in a Jupyter notebook (Colab runs the same kernel): `%run` trains with
-the progress lines in the cell's output, and the regressor's plot is shown inline,
-one figure updated frame by frame (README: In a notebook)."""
+"""The README's notebook recipe (README: In a notebook), run as printed in a real
+Jupyter kernel (Colab runs the same kernel).
+
+The kernel is the one the README's local-Jupyter block installs (`python -m ipykernel
+install ... --env PATH "$PATH"`, run by bash from the activated environment), and it is
+started from a process whose PATH lacks the environment, as a Jupyter started elsewhere
+would: `%tensorboard` must still find `tensorboard`. The recipe's cells are its lines,
+one cell each, with the QUICK rule of tests/readme_blocks.py (short flags appended to a
+`%run` that trains). Any error, SystemExit or stderr output fails the test: a `# comment`
+after `%run` (IPython passes it to the script as arguments), a missing inline figure,
+TensorFlow's start-up lines leaking into the cell.
+"""
 import base64
+import glob
+import json
 import os
+import re
+import signal
+import sys
+import urllib.request
 
 import pytest
 
-from conftest import DATA_DIR, ROOT
+from readme_blocks import (blocks, copy_repository, notebook_recipe,
+                           outside_environment, quick, read, run_block)
 
 nbformat = pytest.importorskip('nbformat', reason='the notebook test needs nbformat '
                                '(pip install -r requirements-dev.txt)')
@@ -15,7 +31,11 @@ nbclient = pytest.importorskip('nbclient', reason='the notebook test needs nbcli
 pytest.importorskip('ipykernel', reason='the notebook test needs ipykernel '
                     '(pip install -r requirements-dev.txt)')
 
-ITERATIONS = 5
+if sys.platform == 'win32':
+    pytest.skip("the recipe's kernel is installed by the README's bash block (Linux, macOS)",
+                allow_module_level=True)
+
+ITERATIONS = 5  # the regressor's QUICK flags
 
 
 class CountingClient(nbclient.NotebookClient):
@@ -31,53 +51,136 @@ class CountingClient(nbclient.NotebookClient):
         return super().process_message(msg, cell, cell_index)
 
 
+def kernel_block(text):
+    [lines] = [lines for _, lang, lines in blocks(text)
+               if lang == 'bash' and any('ipykernel install' in l for l in lines)]
+    return lines
+
+
+def test_both_readmes_give_the_same_recipe():
+    en, zh = read('README.md'), read('README.zh-CN.md')
+    assert notebook_recipe(en) == notebook_recipe(zh)
+    assert kernel_block(en) == kernel_block(zh)
+
+
 @pytest.fixture(scope='module')
 def executed(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('notebook')
+    base = tmp_path_factory.mktemp('notebook')
+    folder = base / 'work'          # where the notebook is: the clone beside it
+    folder.mkdir()
+    copy_repository(folder / 'tf1-lstm')
+    jupyter, tmp = base / 'jupyter', base / 'tmp'
+    tmp.mkdir()
+    env = outside_environment({'JUPYTER_DATA_DIR': str(jupyter), 'TMPDIR': str(tmp)})
+    # the README's kernel install, by bash, from the activated environment
+    status, _, output = run_block(kernel_block(read('README.md')), folder / 'tf1-lstm', env,
+                                  activate_first=True)
+    assert status == 0, output
+    assert os.path.isfile(jupyter / 'kernels' / 'tf1-lstm' / 'kernel.json'), output
+
     nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            f'%run {os.path.join(ROOT, "sin_cos_lstm_regressor.py")} --iterations {ITERATIONS} '
-            f'--pause 0 --seed 1 --logdir logs'),
-        nbformat.v4.new_code_cell(
-            f'%run {os.path.join(ROOT, "mnist_lstm_classifier.py")} --training-iters 2600 '
-            f'--hidden-units 16 --seed 1 --data-dir {DATA_DIR}'),
-    ]
-    client = CountingClient(nb, timeout=600, kernel_name='python3',
-                            resources={'metadata': {'path': str(folder)}})
-    client.execute()
-    return folder, nb, client
+    recipe = notebook_recipe(read('README.md'))
+    nb.cells = [nbformat.v4.new_code_cell(quick(line)) for line in recipe]
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # the kernel starts from a PATH without the environment
+    try:
+        client = CountingClient(nb, timeout=600, kernel_name='tf1-lstm', allow_errors=True,
+                                resources={'metadata': {'path': str(folder)}})
+        try:
+            with client.setup_kernel():
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index)
+                # while the kernel lives: the TensorBoard it started dies with it
+                runs = tensorboard_runs(nb)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        yield folder / 'tf1-lstm', nb, client, recipe, runs
+    finally:
+        # The kernel ends the TensorBoard it started when it shuts down (ipykernel
+        # terminates its children). Should one outlive it, its info file names its
+        # pid: end it, after checking the pid is still that TensorBoard.
+        for info in glob.glob(str(tmp / '.tensorboard-info' / 'pid-*.info')):
+            with open(info) as f:
+                pid = json.load(f)['pid']
+            try:
+                with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                    ours = b'tensorboard' in f.read()
+            except OSError:
+                ours = False
+            if ours:
+                os.kill(pid, signal.SIGTERM)
+
+
+def tensorboard_runs(nb):
+    """The runs the TensorBoard shown by the %tensorboard cell serves (None if no cell
+    shows one): it is asked over HTTP on the port the cell's frame names."""
+    for cell in nb.cells:
+        for o in cell.get('outputs', []):
+            html = o.get('data', {}).get('text/html', '') if o.output_type == 'display_data' else ''
+            if '<iframe' in html:
+                port = int(re.search(r'const port = (\d+);', html).group(1))
+                with urllib.request.urlopen(f'http://localhost:{port}/data/runs',
+                                            timeout=60) as r:
+                    return json.load(r)
+    return None
 
 
 def outputs(cell, kind):
     return [o for o in cell.outputs if o.output_type == kind]
 
 
+def cell_running(nb, recipe, start):
+    [index] = [i for i, line in enumerate(recipe) if line.startswith(start)]
+    return nb.cells[index]
+
+
+def test_every_cell_runs_without_error_or_stderr(executed):
+    _, nb, _, recipe, _ = executed
+    assert len(nb.cells) == len(recipe) >= 5
+    for cell in nb.cells:
+        errors = [f"{o.ename}: {o.evalue}" for o in outputs(cell, 'error')]
+        assert errors == [], (cell.source, errors)
+        stderr = ''.join(o.text for o in outputs(cell, 'stream') if o.name == 'stderr')
+        assert stderr == '', (cell.source, stderr)
+        text = json.dumps([o for o in cell.outputs])
+        assert 'SystemExit' not in text and 'unrecognized arguments' not in text, cell.source
+
+
 def test_regressor_plot_is_inline_one_figure_updated_per_frame(executed):
-    folder, nb, client = executed
-    cell = nb.cells[0]
-    assert outputs(cell, 'error') == []
+    repo, nb, client, recipe, _ = executed
+    cell = cell_running(nb, recipe, '%run sin_cos_lstm_regressor.py')
     images = [o for o in outputs(cell, 'display_data') if 'image/png' in o.data]
     # one figure in the output (not one per frame)...
-    assert len(images) == 1
+    assert len(images) == 1, cell.outputs
     png = base64.b64decode(images[0].data['image/png'])
     assert png.startswith(b'\x89PNG')
     # ...shown with a display id and updated in place at every iteration
     assert client.seen.get('update_display_data', 0) >= ITERATIONS
     # the same files as a run outside a notebook
-    logs = folder / 'logs'
+    logs = repo / 'logs'
     assert {'sin_cos_fit.png', 'sin_cos_fit.gif', 'cost_history.csv'} <= set(os.listdir(logs))
     text = ''.join(o.text for o in outputs(cell, 'stream') if o.name == 'stdout')
     assert 'cost: ' in text and 'wrote logs/sin_cos_fit.png' in text
 
 
 def test_classifier_prints_its_progress_in_the_cell(executed):
-    folder, nb, _ = executed
-    cell = nb.cells[1]
-    assert outputs(cell, 'error') == []
+    repo, nb, _, recipe, _ = executed
+    cell = cell_running(nb, recipe, '%run mnist_lstm_classifier.py')
     text = ''.join(o.text for o in outputs(cell, 'stream') if o.name == 'stdout')
     lines = [l for l in text.splitlines() if l.startswith('step')]
     assert [l.split()[1] for l in lines] == ['0/21', '20/21']
     assert 'test accuracy: ' in text
-    assert (folder / 'ckptRNN' / 'checkpoint').is_file()
+    assert (repo / 'ckptRNN' / 'checkpoint').is_file()
 
+
+def test_tensorboard_is_shown_in_the_notebook_and_answers(executed):
+    _, nb, _, recipe, runs = executed
+    cell = cell_running(nb, recipe, '%tensorboard')
+    text = json.dumps([o for o in cell.outputs])
+    assert 'Could not find' not in text and 'ERROR' not in text, text
+    frames = [o for o in outputs(cell, 'display_data') if '<iframe' in o.data.get('text/html', '')]
+    assert len(frames) == 1, cell.outputs
+    # both scripts' events: the regressor's in logs/ itself, the classifier's below
+    assert runs is not None and {'.', 'mnist_lstm_classifier'} <= set(runs), runs

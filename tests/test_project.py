@@ -12,28 +12,32 @@ from packaging.markers import Marker
 from conftest import ROOT
 
 
-def quick_start_commands():
+def quick_start_blocks():
+    """The quick start's two shell blocks: install and run, install and test."""
     readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
-    section = readme.split('## Quick start', 1)[1]
-    block = re.search(r'```bash\n(.*?)```', section, re.S).group(1)
-    return [line for line in block.splitlines() if line.strip()]
+    section = readme.split('## Quick start', 1)[1].split('\n### ', 1)[0]
+    blocks = re.findall(r'```bash\n(.*?)```', section, re.S)
+    return [[line for line in block.splitlines() if line.strip()] for block in blocks]
 
 
-def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
-    install_and_run, install_and_test = quick_start_commands()
-    assert install_and_run.endswith('mnist_lstm_classifier.py')
-    test_command = install_and_test.split(' && ')[-1]
-    assert 'pytest' in test_command
+def test_quick_start_runs_both_scripts_and_ci_runs_the_test_command():
+    install_and_run, install_and_test = quick_start_blocks()
+    # one environment, activated once; then plain python and pip, both scripts
+    assert install_and_run[:3] == ['python3 -m venv .venv', 'source .venv/bin/activate',
+                                   'pip install -r requirements.txt']
+    assert install_and_run[3:] == ['python mnist_lstm_classifier.py',
+                                   'python sin_cos_lstm_regressor.py']
+    assert install_and_test[0] == 'pip install -r requirements-dev.txt'
+    test_command = install_and_test[-1]
+    assert test_command.startswith('python -m pytest')
     ci = open(os.path.join(ROOT, '.ci', 'run'), encoding='utf-8').read().splitlines()
     commands = [l for l in ci if l.strip() and not l.lstrip().startswith('#')]
-    assert test_command in commands
-    # both make the same virtual environment; the first installs what the scripts
-    # need, the second adds the test tools, and CI installs the same file
-    run_steps, test_steps = install_and_run.split(' && '), install_and_test.split(' && ')
-    assert run_steps[0] == test_steps[0]
-    assert run_steps[1].endswith(' install -r requirements.txt')
-    assert test_steps[1] == run_steps[1].replace('requirements.txt', 'requirements-dev.txt')
-    assert any(l.endswith(' install --quiet -r requirements-dev.txt') for l in commands)
+    # CI makes and activates the same environment, installs the dev file (which starts
+    # from the runtime one) and runs exactly the README's test command
+    assert commands.index('python3 -m venv .venv') < commands.index('source .venv/bin/activate') \
+        < commands.index(test_command)
+    assert any(re.fullmatch(r'pip install (--quiet )?-r requirements-dev\.txt', l)
+               for l in commands)
     # then the matrix on the other Pythons (noxfile.py)
     assert any(' -db uv' in l for l in commands[commands.index(test_command):])
 

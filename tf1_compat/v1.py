@@ -32,28 +32,36 @@ _STARTUP_NOISE = re.compile(
 
 @contextlib.contextmanager
 def _quiet_startup():
-    """Hold the process's stderr while TensorFlow loads, then pass on every line
-    but the start-up info lines above, so a learner's first screen is the tutorial's."""
+    """Hold file descriptor 2 while TensorFlow loads, then pass on every line but the
+    start-up info lines above, so a learner's first screen is the tutorial's.
+
+    TensorFlow's C++ side writes to fd 2 itself, whatever ``sys.stderr`` is. In a
+    Jupyter kernel ``sys.stderr`` is ipykernel's stream and fd 2 a pipe that ipykernel
+    forwards to the cell (``sys.stderr.fileno()`` there is a copy of the terminal's
+    fd, not 2), so fd 2 is the one to hold; the lines kept go back to fd 2 as well.
+    """
+    fd = 2
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):  # no real stderr (e.g. captured)
+        saved = os.dup(fd)
+    except OSError:  # no fd 2 at all (e.g. pythonw on Windows)
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
+    try:
+        sys.stderr.flush()
+    except (AttributeError, ValueError, OSError):
+        pass
     with tempfile.TemporaryFile(mode='w+b') as held:
         os.dup2(held.fileno(), fd)
         try:
             yield
         finally:
-            sys.stderr.flush()
             os.dup2(saved, fd)
             os.close(saved)
             held.seek(0)
-            for line in held.read().decode(errors='replace').splitlines(keepends=True):
-                if not _STARTUP_NOISE.match(line):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
+            kept = b''.join(line for line in held.read().splitlines(keepends=True)
+                            if not _STARTUP_NOISE.match(line.decode(errors='replace')))
+            if kept:
+                os.write(fd, kept)
 
 
 # Python's cyclic garbage collector would walk the ~500,000 objects that importing

@@ -1,0 +1,199 @@
+"""Every command block of README.md and README.zh-CN.md runs as printed.
+
+The two READMEs have the same blocks. Each shell block is run by bash in a fresh copy
+of the repository, line by line as printed, with two visible exceptions from
+tests/readme_blocks.py: QUICK (short flags appended to a command that trains) and SKIP
+(the one list of commands not run here, each with its reason). Windows blocks are
+skipped as a whole (WINDOWS_ONLY), the notebook recipe is tests/test_notebook.py's, and
+the `$ python ...` samples are test_readme.py's (run in full, compared line by line).
+Every command that runs has its output checked (EXPECT), against the README's sample
+where the README shows one. The README's counts (tests, mutants) are checked against
+what pytest collects and what tests/tools/mutate.py lists, now.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from readme_blocks import (ACTIVATE, READMES, SHOWN_OUTPUT, SKIP, WINDOWS_ONLY, blocks,
+                           copy_repository, notebook_recipe, outside_environment, read,
+                           run_block)
+from test_readme import normalise, samples
+
+EN = read('README.md')
+SHELL_BLOCKS = [(number, lines) for number, lang, lines in blocks(EN) if lang == 'bash']
+
+
+def shape(line):
+    """A line with its numbers (and the step lines' clock column) generalised."""
+    return re.sub(r'\d+(\.\d+)?(e[-+]?\d+)?', 'N', ' '.join(normalise(line).split()))
+
+
+def sample_for(script):
+    [lines] = [expected for command, expected in samples(EN) if command.split()[1] == script]
+    return [l for l in lines if l != '...']
+
+
+def like_the_sample(script):
+    """The run prints what the README's `$ python <script> --seed 1` sample shows, in
+    shape (other flags, other numbers): the same first and last line, and every
+    other line has the shape of a sample line."""
+    def check(output):
+        shown = [shape(l) for l in sample_for(script)]
+        got = [shape(l) for l in output]
+        assert got and got[0] == shown[0], (got[:1], shown[0])
+        assert got[-1] == shown[-1], (got[-1:], shown[-1])
+        assert set(got) <= set(shown), set(got) - set(shown)
+    return check
+
+
+def readme_mutant_count(text):
+    return int(re.search(r'holds (\d+) one-line mutants', text).group(1))
+
+
+def lists_the_mutants(output):
+    assert output[-1] == f'{readme_mutant_count(EN)} mutants', output[-1:]
+    assert sum(1 for l in output if l.lstrip().startswith('tests: ')) == \
+        readme_mutant_count(EN)
+
+
+def nothing(output):
+    assert output == []
+
+
+def installs_the_kernel(output):
+    """The kernel spec is where Jupyter looks (--user: JUPYTER_DATA_DIR here) and
+    carries the activated environment's PATH, so %tensorboard finds tensorboard."""
+    [line] = output
+    folder = os.path.join(JUPYTER['data_dir'], 'kernels', 'tf1-lstm')
+    assert line == f'Installed kernelspec tf1-lstm in {folder}', line
+    with open(os.path.join(folder, 'kernel.json')) as f:
+        spec = json.load(f)
+    assert spec['display_name'] == 'Python (tf1-lstm)'
+    first = spec['env']['PATH'].split(os.pathsep)[0]
+    assert os.path.isfile(os.path.join(first, 'tensorboard')), spec['env']['PATH']
+
+
+JUPYTER = {}  # the shell runs' JUPYTER_DATA_DIR, where --user installs kernels
+
+# What each command that runs must print (the command as the README prints it).
+EXPECT = {
+    ACTIVATE: nothing,
+    'python mnist_lstm_classifier.py': like_the_sample('mnist_lstm_classifier.py'),
+    'python sin_cos_lstm_regressor.py': like_the_sample('sin_cos_lstm_regressor.py'),
+    'python tests/tools/mutate.py --list    # the mutants and the tests each one runs':
+        lists_the_mutants,
+    'python -m ipykernel install --user --name tf1-lstm --display-name "Python (tf1-lstm)" '
+    '--env PATH "$PATH"': installs_the_kernel,
+}
+
+
+def test_both_readmes_have_the_same_blocks():
+    zh = read('README.zh-CN.md')
+    assert [(lang, lines) for _, lang, lines in blocks(EN)] == \
+        [(lang, lines) for _, lang, lines in blocks(zh)]
+
+
+def test_every_command_is_run_or_skipped_with_a_reason():
+    """The accounting: every line of every block has exactly one fate, and neither
+    list names a command the README no longer has."""
+    recipe = notebook_recipe(EN)
+    seen = set()
+    for number, lang, lines in blocks(EN):
+        where = f'README.md line {number}'
+        if lang == 'bash':
+            for line in lines:
+                assert (line in SKIP) != (line in EXPECT), \
+                    f'{where}: {line!r} must be either in SKIP or in EXPECT'
+                seen.add(line)
+        elif lang == 'powershell':
+            assert WINDOWS_ONLY and all(l.startswith('.venv\\') or l.startswith('py ')
+                                        for l in lines), where
+        elif lang == 'python':
+            if lines != recipe:
+                for line in lines:
+                    assert line in SKIP, f'{where}: {line!r}'
+                    seen.add(line)
+        elif lines[0].startswith('$ '):
+            assert lines[0][2:] in [c for c, _ in samples(EN)], where
+        else:
+            assert any(lines[0].startswith(k) for k in SHOWN_OUTPUT), \
+                f'{where}: a block with no language that is not a `$ ` sample: {lines[0]!r}'
+        assert lang in ('bash', 'powershell', 'python', ''), where
+    assert set(SKIP) <= seen, set(SKIP) - seen
+    assert set(EXPECT) <= seen, set(EXPECT) - seen
+
+
+@pytest.fixture(scope='module')
+def shell_runs(tmp_path_factory):
+    """Every shell block of the README, run by bash in one fresh copy of the
+    repository, in order, from a terminal where the environment is not activated."""
+    base = tmp_path_factory.mktemp('readme')
+    repo = base / 'repo'
+    copy_repository(repo)
+    jupyter = str(base / 'jupyter')
+    env = outside_environment({'JUPYTER_DATA_DIR': jupyter})
+    JUPYTER['data_dir'] = jupyter
+    results = {}
+    for position, (number, lines) in enumerate(SHELL_BLOCKS):
+        # the quick start (the first block) activates the environment itself; the
+        # README says every command after it assumes that
+        results[number] = run_block(lines, repo, env, activate_first=position > 0)
+    return results
+
+
+@pytest.mark.skipif(sys.platform == 'win32', reason="runs the README's Linux and macOS "
+                    'shell blocks with bash (the Windows blocks are WINDOWS_ONLY)')
+@pytest.mark.parametrize('number, lines', SHELL_BLOCKS,
+                         ids=[f'line{n}' for n, _ in SHELL_BLOCKS])
+def test_shell_block_runs_as_printed(number, lines, shell_runs):
+    status, per_command, whole = shell_runs[number]
+    assert status == 0, f'README.md line {number}: bash exited {status}:\n{whole[-3000:]}'
+    for index, line in enumerate(lines):
+        if line in EXPECT:
+            output = [l for l in per_command[index] if l.strip()]
+            try:
+                EXPECT[line](output)
+            except AssertionError as e:
+                raise AssertionError(f'README.md line {number}: {line!r} printed:\n'
+                                     + '\n'.join(per_command[index][-40:])) from e
+
+
+def test_readme_counts_are_the_truth():
+    """The number of tests and of mutants each README states is what pytest collects
+    and what tests/tools/mutate.py lists, counted now."""
+    proc = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q',
+                           '-p', 'no:randomly'], cwd=ROOT, capture_output=True, text=True)
+    tests = int(re.search(r'^(\d+) tests? collected', proc.stdout, re.M).group(1))
+    listing = subprocess.run([sys.executable, os.path.join('tests', 'tools', 'mutate.py'),
+                              '--list'], cwd=ROOT, capture_output=True, text=True)
+    mutants = int(re.fullmatch(r'(\d+) mutants', listing.stdout.splitlines()[-1]).group(1))
+    en, zh = read('README.md'), read('README.zh-CN.md')
+    claims = {
+        'README.md': (re.findall(r'\b(\d+) tests\b', en),
+                      re.findall(r'\b(\d+) (?:one-line )?mutants\b|mutants: (\d+)', en)),
+        'README.zh-CN.md': (re.findall(r'(\d+) 个测试', zh),
+                            re.findall(r'(\d+) 个(?:单行)?变异体|mutants: (\d+)', zh)),
+    }
+    for name, (test_claims, mutant_claims) in claims.items():
+        assert test_claims and {int(n) for n in test_claims} == {tests}, (name, test_claims, tests)
+        numbers = {int(a or b) for a, b in mutant_claims}
+        assert numbers == {mutants}, (name, mutant_claims, mutants)
+
+
+@pytest.mark.parametrize('argv', [['--select-on', 'test'], ['--batch-size', '0'],
+                                  ['--lr', 'nan'], ['--epochs', '3']])
+def test_bad_flag_rows_are_what_the_python_running_the_tests_prints(argv):
+    """The troubleshooting table's bad-flag messages, word for word as argparse words
+    them on this Python (e.g. `(choose from 'batch', 'validation')`, quoted). They
+    answer before TensorFlow loads, so this is quick."""
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'mnist_lstm_classifier.py')]
+                          + argv, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and proc.stderr.startswith('error: '), proc.stderr
+    message = proc.stderr[len('error: '):].rstrip('\n')
+    for name in READMES:
+        assert f'`{message}`' in read(name), (name, message)
