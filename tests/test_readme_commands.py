@@ -164,23 +164,27 @@ def test_shell_block_runs_as_printed(number, lines, shell_runs):
 
 
 def test_readme_counts_are_the_truth():
-    """The number of tests and of mutants each README states is what pytest collects
-    and what tests/tools/mutate.py lists, counted now."""
+    """The number of tests (all, and the quick tier's) and of mutants each README states
+    is what pytest collects and what tests/tools/mutate.py lists, counted now."""
     proc = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q',
                            '-p', 'no:randomly'], cwd=ROOT, capture_output=True, text=True)
     tests = int(re.search(r'^(\d+) tests? collected', proc.stdout, re.M).group(1))
+    proc = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q', '-m', 'smoke',
+                           '-p', 'no:randomly'], cwd=ROOT, capture_output=True, text=True)
+    smoke = int(re.search(r'^(\d+)/\d+ tests? collected', proc.stdout, re.M).group(1))
     listing = subprocess.run([sys.executable, os.path.join('tests', 'tools', 'mutate.py'),
                               '--list'], cwd=ROOT, capture_output=True, text=True)
     mutants = int(re.fullmatch(r'(\d+) mutants', listing.stdout.splitlines()[-1]).group(1))
     en, zh = read('README.md'), read('README.zh-CN.md')
     claims = {
-        'README.md': (re.findall(r'\b(\d+) tests\b', en),
+        'README.md': (re.findall(r'\b(\d+) tests\b', en), re.findall(r'\b(\d+) smoke tests\b', en),
                       re.findall(r'\b(\d+) (?:one-line )?mutants\b|mutants: (\d+)', en)),
-        'README.zh-CN.md': (re.findall(r'(\d+) 个测试', zh),
+        'README.zh-CN.md': (re.findall(r'(\d+) 个测试', zh), re.findall(r'(\d+) 个 smoke 测试', zh),
                             re.findall(r'(\d+) 个(?:单行)?变异体|mutants: (\d+)', zh)),
     }
-    for name, (test_claims, mutant_claims) in claims.items():
+    for name, (test_claims, smoke_claims, mutant_claims) in claims.items():
         assert test_claims and {int(n) for n in test_claims} == {tests}, (name, test_claims, tests)
+        assert smoke_claims and {int(n) for n in smoke_claims} == {smoke}, (name, smoke_claims, smoke)
         numbers = {int(a or b) for a, b in mutant_claims}
         assert numbers == {mutants}, (name, mutant_claims, mutants)
 
