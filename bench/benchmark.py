@@ -56,13 +56,14 @@ BATCH, N_STEPS, N_INPUTS, HIDDEN, CLASSES, LR = 128, 28, 28, 128, 10, 0.001
 SIDES = {
     'project': ['tf1_step.py'],
     'project-static': ['tf1_step.py', '--static-unroll'],
+    'project-fast': ['tf1_step.py', '--fast'],
     'keras3': ['keras3_step.py', '--jit', 'auto'],
     'keras3-xla': ['keras3_step.py', '--jit', 'xla'],
     'torch': ['torch_step.py'],
 }
 
 
-DEFAULT_SIDES = ['project', 'project-static', 'keras3', 'keras3-xla', 'torch']
+DEFAULT_SIDES = ['project', 'project-static', 'project-fast', 'keras3', 'keras3-xla', 'torch']
 
 
 def step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
