@@ -111,7 +111,7 @@ def RNN(X, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units
 
 
 def build_graph(lr=lr, batch_size=batch_size, n_hidden_units=n_hidden_units,
-                static_unroll=False):
+                static_unroll=False, fast=False):
     """The tutorial's graph, in the tutorial's order, in the default graph.
 
     Returns the tensors and ops the training loop uses (and bench/ imports).
@@ -135,8 +135,14 @@ def build_graph(lr=lr, batch_size=batch_size, n_hidden_units=n_hidden_units,
         'out': tf.Variable(tf.constant(0.1, shape=[n_classes, ])),
     }
 
-    pred = RNN(x, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units,
-               static_unroll=static_unroll)
+    if fast:
+        # Added (--fast): the same variables and math as RNN() below, built as fewer,
+        # fused ops with a hand-written backward (fast_lstm/graph.py); numerics in FIDELITY.md.
+        import fast_lstm
+        pred = fast_lstm.rnn_logits(x, weights, biases, n_hidden_units, n_steps, n_inputs)
+    else:
+        pred = RNN(x, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units,
+                   static_unroll=static_unroll)
     cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=y))
     train_op = tf.train.AdamOptimizer(lr).minimize(cost)
 
@@ -154,6 +160,15 @@ def build_graph(lr=lr, batch_size=batch_size, n_hidden_units=n_hidden_units,
                                  cost=cost, train_op=train_op, correct_pred=correct_pred,
                                  accuracy=accuracy, merged=merged, init=init,
                                  batch_size=batch_size)
+
+
+def session_config(fast=False):
+    """The Session's config: TensorFlow's default (None), or with --fast the fast graph's
+    (Added (--fast): fast_lstm.session_config(), its threading)."""
+    if not fast:
+        return None
+    import fast_lstm
+    return fast_lstm.session_config()
 
 
 def evaluate(sess, g, dataset):
@@ -242,7 +257,7 @@ def add_summary(writer, summary, step, logdir):
 
 def train(args, mnist):
     """The tutorial's training loop, plus the test-set evaluation at its end."""
-    g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll)
+    g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll, args.fast)
     # max_to_keep=1 as in the tutorial keeps only the best; relative paths, so
     # ckptRNN/checkpoint works from any working directory.
     saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
@@ -251,7 +266,8 @@ def train(args, mnist):
 
     # Added: one run per checkpoint folder (a lock), and saves that never leave half a
     # checkpoint or lose the previous run's model (run_safety/checkpoints.py).
-    with checkpoints.TrainingRun(args.ckpt_dir, CKPT_NAME) as run, tf.Session() as sess:
+    with checkpoints.TrainingRun(args.ckpt_dir, CKPT_NAME) as run, \
+            tf.Session(config=session_config(args.fast)) as sess:
         sess.run(g.init)
         # Added: the pid in the events file's name, so two runs started in the same
         # second never write into one file.
@@ -354,9 +370,9 @@ def kept_message(run):
 
 def run_eval(args, mnist):
     """The tutorial's is_train=False branch: restore and test, no training."""
-    g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll)
+    g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll, args.fast)
     saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
-    with tf.Session() as sess:
+    with tf.Session(config=session_config(args.fast)) as sess:
         # Changed: tf.train.latest_checkpoint, read while no save is changing the folder
         with checkpoints.reading(args.ckpt_dir) as path:
             if path is None:
@@ -402,12 +418,20 @@ def parse_args(argv=None):
                         'a while loop (tf.nn.dynamic_rnn): same variables and results; '
                         'training steps 8-13%% faster, but about 1 s more to build, so a default '
                         '782-step run roughly breaks even')
+    p.add_argument('--fast', action='store_true',
+                   help='opt-in speed mode: the same variables and math as fewer, fused ops with '
+                        'a hand-written backward (fast_lstm/); float32 results within rounding of '
+                        'the default graph, checkpoints interchangeable both ways; training steps '
+                        'about 1.5-1.8x faster (FIDELITY.md, README Performance)')
     p.add_argument('--metrics-json', metavar='PATH',
                    help='write the run\'s numbers as JSON: steps, best_batch_accuracy, best_step, '
                         'checkpoint, test_accuracy, train_seconds, select_on, seed (and '
                         'best_validation_accuracy with --select-on validation; with --eval: '
                         'checkpoint, test_accuracy)')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.fast and args.static_unroll:  # Added (--fast): it has its own unrolled graph
+        p.error('--fast and --static-unroll: pass one of them (--fast is unrolled already)')
+    return args
 
 
 def main(argv=None):

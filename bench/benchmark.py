@@ -12,6 +12,8 @@ Adam lr 0.001, measured for each side in its own long-lived worker process:
                  build_graph (legacy tf-keras, graph mode), times sess.run([train_op, cost])
 * project-static: the same with build_graph(static_unroll=True), the script's opt-in
                  --static-unroll (tf.nn.static_rnn instead of dynamic_rnn's while loop)
+* project-fast : the same with build_graph(fast=True) and the script's --fast session
+                 config (fast_lstm/: fused ops, hand-written backward)
 * keras3       : bench/keras3_step.py, plain Keras 3 (no TF_USE_LEGACY_KERAS), compiled
                  model.train_on_batch with Keras' defaults: jit_compile='auto', which
                  resolves to no XLA here (LSTM's use_cudnn='auto' opts the model out)
@@ -29,8 +31,8 @@ timed steps. All sides train on the same real MNIST batches (data/; random ones 
 the files are missing).
 
 Then, unless --skip-runs, each script's whole run is timed from start to exit, in
-temporary folders: `python mnist_lstm_classifier.py` (defaults, 782 steps) and
-`python sin_cos_lstm_regressor.py --plot file`.
+temporary folders: `python mnist_lstm_classifier.py` (defaults, 782 steps), the same
+with --fast, and `python sin_cos_lstm_regressor.py --plot file`.
 
 The machine is shared and noisy: read the ratios (measured interleaved) rather than
 the absolute numbers, and look at the load average printed with them.
@@ -56,13 +58,14 @@ BATCH, N_STEPS, N_INPUTS, HIDDEN, CLASSES, LR = 128, 28, 28, 128, 10, 0.001
 SIDES = {
     'project': ['tf1_step.py'],
     'project-static': ['tf1_step.py', '--static-unroll'],
+    'project-fast': ['tf1_step.py', '--fast'],
     'keras3': ['keras3_step.py', '--jit', 'auto'],
     'keras3-xla': ['keras3_step.py', '--jit', 'xla'],
     'torch': ['torch_step.py'],
 }
 
 
-DEFAULT_SIDES = ['project', 'project-static', 'keras3', 'keras3-xla', 'torch']
+DEFAULT_SIDES = ['project', 'project-static', 'project-fast', 'keras3', 'keras3-xla', 'torch']
 
 
 def step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
@@ -74,6 +77,18 @@ def step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
     }
     forward = sum(parts.values())
     return parts, forward, 3 * forward
+
+
+def fast_step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
+    """The FLOPs --fast's graph really does (fast_lstm/graph.py): the pixels, not the 128
+    hidden inputs, meet the gate weights (plus a ones column for the bias), no h @ Wh at
+    step 0; backward: dh per step, dWh and the gate weights' gradient as one matmul each."""
+    gates_x = 2 * b * t * (i + 1) * 4 * h
+    recurrent = (t - 1) * 2 * b * h * 4 * h
+    output = 2 * b * h * c
+    forward = gates_x + recurrent + output
+    backward = recurrent + 2 * b * t * h * 4 * h + gates_x + 2 * output
+    return forward + backward
 
 
 def percentile(sorted_values, q):
@@ -303,19 +318,21 @@ def measure_steps(args, tmpdir, notes):
 
 def whole_runs(args, tmpdir):
     """Each script's whole run, start to exit, in fresh temporary folders."""
-    results = {'classifier': [], 'regressor': []}
+    results = {'classifier': [], 'classifier-fast': [], 'regressor': []}
     env = dict(os.environ)
     for i in range(args.runs):
-        for which in ('classifier', 'regressor'):
+        for which in ('classifier', 'classifier-fast', 'regressor'):
             d = tempfile.mkdtemp(dir=tmpdir, prefix=f'{which}{i}-')
             metrics = os.path.join(d, 'metrics.json')
-            if which == 'classifier':
+            if which.startswith('classifier'):
                 cmd = [args.python, 'mnist_lstm_classifier.py', '--ckpt-dir', os.path.join(d, 'ckpt'),
                        '--logdir', os.path.join(d, 'logs'), '--metrics-json', metrics]
+                if which == 'classifier-fast':
+                    cmd.append('--fast')
             else:
                 cmd = [args.python, 'sin_cos_lstm_regressor.py', '--plot', 'file',
                        '--logdir', os.path.join(d, 'logs'), '--metrics-json', metrics]
-            print(f'whole run {i + 1}/{args.runs}: {" ".join(cmd[1:2] + cmd[2:4])} ...',
+            print(f'whole run {i + 1}/{args.runs}: {which} ...',
                   file=sys.stderr)
             t0 = time.perf_counter()
             proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -382,6 +399,19 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
         if len(w.ms) < args.rounds * args.steps_per_round and not getattr(w, 'died', False):
             out.append(f'- {w.name}: some rounds were cut short by --max-seconds {args.max_seconds:g} '
                        f'({len(w.ms)} of {args.rounds * args.steps_per_round} steps timed)')
+    fast = stats.get('project-fast', {}).get('median')
+    if fast:
+        vs = [f'{fmt(fast / stats[o]["median"], 2)}x {o}' for o in ('keras3', 'keras3-xla', 'torch')
+              if o in stats]
+        if vs:
+            out.append('- project-fast median: ' + ', '.join(vs) + ' (median / median)')
+        if rate:
+            real = fast_step_flops()
+            out.append(f'- project-fast against the FLOP floor: floor / median = '
+                       f'{fmt(floor / fast, 2)}; --fast really does {real / 1e9:.2f} GFLOP a step '
+                       f'(the folded input layer and no h @ Wh at step 0), whose floor at that rate '
+                       f'is {fmt(real / (rate * 1e9) * 1e3)} ms ({fmt(real / (rate * 1e9) * 1e3 / fast, 2)} '
+                       f'of its median)')
     if 'torch' in stats:
         out.append('- torch runs 2 OpenMP threads that wait at a barrier after every small op: when '
                    'other work competes for the 2 cores it slows down far more than TensorFlow '
@@ -397,6 +427,7 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
         out.append('| run | wall s | in-script loop s | rest s | result |')
         out.append('|---|---:|---:|---:|---|')
         labels = {'classifier': 'python mnist_lstm_classifier.py (782 steps)',
+                  'classifier-fast': 'python mnist_lstm_classifier.py --fast (782 steps)',
                   'regressor': 'python sin_cos_lstm_regressor.py --plot file (200 iterations)'}
         for which, entries in runs.items():
             for e in entries:
@@ -411,6 +442,12 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
                 out.append(f'| {labels[which]} | {fmt(e["wall_s"])} | '
                            f'{fmt(loop) if loop is not None else "?"} | '
                            f'{fmt(e["wall_s"] - loop) if loop is not None else "?"} | {result} |')
+        walls = {k: statistics.median(e['wall_s'] for e in v) for k, v in runs.items()
+                 if v and all(e['exit'] == 0 for e in v)}
+        if 'classifier' in walls and 'classifier-fast' in walls:
+            out.append('')
+            out.append(f'--fast whole run: {walls["classifier"] / walls["classifier-fast"]:.2f}x '
+                       f'faster than the default one (wall, start to exit)')
         out.append('')
         out.append('"in-script loop": the training loop as the script measures it (--metrics-json); '
                    '"rest": TensorFlow import, data, graph, test evaluation, writing outputs, exit.')
@@ -488,7 +525,7 @@ def main(argv=None):
             json.dump({'machine': machine, 'args': vars(args),
                        'steps': {w.name: {'info': w.info, 'ms': w.ms, 'losses': w.losses,
                                           **summarize(w.ms)} for w in live},
-                       'flops': step_flops()[2], 'matmul_gflops': rates, 'runs': runs,
+                       'flops': step_flops()[2], 'fast_flops': fast_step_flops(), 'matmul_gflops': rates, 'runs': runs,
                        'notes': notes, 'loadavg': [load_before, load_after]}, f, indent=1)
 
 

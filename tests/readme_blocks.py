@@ -41,7 +41,7 @@ SKIP = {
     'tensorboard --logdir logs      # then open http://localhost:6006/':
         'a server that runs until Ctrl-C; test_tensorboard.py starts it and reads it back '
         'over HTTP, test_notebook.py through %tensorboard',
-    'python bench/benchmark.py     # about 2 minutes; PyTorch only if installed':
+    'python bench/benchmark.py     # about 2-5 minutes; PyTorch only if installed':
         'speed measurement, minutes long; not part of the suite (bench/README.md)',
     'python bench/phases.py        # one default classifier run, phase by phase':
         'speed measurement (a full default run); not part of the suite (bench/README.md)',

@@ -27,7 +27,7 @@ CLASSIFIER = dict(lr=0.001, training_iters=100000, batch_size=128, hidden_units=
                   # None: data/ in the working directory, else the one beside the script
                   # (tests/test_any_directory.py)
                   data_dir=None, seed=None, eval=False, select_on='batch',
-                  static_unroll=False, metrics_json=None)
+                  static_unroll=False, fast=False, metrics_json=None)
 REGRESSOR = dict(lr=0.006, iterations=200, batch_size=50, time_steps=20, cell_size=10,
                  logdir='logs', plot_dir='logs', seed=None, plot='auto', pause=0.3,
                  reset_state=False, metrics_json=None)
