@@ -137,8 +137,8 @@ MUTANTS = [
     M('clf-logdir-default', CLF, "default=os.path.join('logs', 'mnist_lstm_classifier')",
       "default='logs'", [DEFAULTS], '--logdir default logs'),
     M('clf-train-ignores-lr', CLF, '    g = build_graph(args.lr, args.batch_size, args.hidden_units, '
-      'args.static_unroll)\n    # max_to_keep=1',
-      '    g = build_graph(lr, args.batch_size, args.hidden_units, args.static_unroll)\n'
+      'args.static_unroll, args.fast)\n    # max_to_keep=1',
+      '    g = build_graph(lr, args.batch_size, args.hidden_units, args.static_unroll, args.fast)\n'
       '    # max_to_keep=1', [DEFAULTS], 'train() builds with the default lr'),
     M('clf-loop-bound', CLF, 'while step * args.batch_size < args.training_iters:',
       'while step * args.batch_size <= args.training_iters:', [CLASSIFIER],
