@@ -349,7 +349,10 @@ class TrainingRun:
                             shutil.copy2(src, dst)
                     write_index(self.folder, moved, [moved])
                 except Exception as e:
-                    self._remove_save(moved)
+                    if self._listed(moved):  # renamed in (see below): it is the kept model
+                        self.kept = moved
+                    else:
+                        self._remove_save(moved)
                     raise self._save_failed(new, e) from None
                 self._delete(self.kept)
                 self.kept = moved
@@ -358,7 +361,13 @@ class TrainingRun:
                            write_state=False)
                 write_index(self.folder, self.kept or new, [n for n in (self.kept, new) if n])
             except BaseException as e:
-                self._remove_save(new)  # nothing of the failed save stays
+                if self._listed(new):
+                    # It failed after the index rename (at the folder's fsync): the save
+                    # is complete and listed, so it stays (never delete what the index
+                    # names); the previous best stays too, unlisted, for the next run.
+                    self.best = new
+                else:
+                    self._remove_save(new)  # nothing of the failed save stays
                 if isinstance(e, Exception):
                     raise self._save_failed(new, e) from None
                 raise
@@ -366,6 +375,17 @@ class TrainingRun:
                 self._delete(self.best)
             self.best = new
         return self.path(new)
+
+    def _listed(self, prefix):
+        """Whether the index text names ``prefix`` (True when it cannot be read: then
+        nothing is deleted)."""
+        try:
+            with open(self.path(INDEX), encoding='utf-8', errors='replace') as f:
+                return f'"{prefix}"' in f.read()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
 
     def _save_failed(self, prefix, error):
         best = self.path(self.best) or self.path(self.kept) or 'none'

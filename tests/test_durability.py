@@ -366,6 +366,29 @@ def test_a_power_cut_at_any_point_of_a_run_leaves_a_complete_model(tmp_path, mon
     assert len(states) > 10
 
 
+@posix
+def test_a_power_cut_during_a_real_rerun_leaves_a_model_eval_restores(tmp_path, monkeypatch,
+                                                                      finished):
+    """The same simulation around a real classifier rerun (TensorFlow writes its files
+    in C++, so the folder is recorded at each of the run's own operations, the finer
+    ones of TF's between them fold into the next): at every cut point --eval restores
+    a complete model and gives the accuracy the finished run reported, or the rerun's
+    once its finish() commit is on the disk."""
+    ckpt = copy_of(finished, tmp_path)
+    journal = Journal(ckpt, monkeypatch)
+    rerun = quiet(clf.main, [*SMALL, '--batch-size', '16', '--training-iters', '960',
+                             '--seed', '7', '--ckpt-dir', str(ckpt),
+                             '--logdir', str(tmp_path / 'logs')])
+    monkeypatch.undo()
+    seen = set()
+    for n, files in enumerate(journal.states()):
+        cut = build(str(tmp_path / f'cut{n}'), files)
+        accuracy = evaluate(cut)
+        assert accuracy in (finished.accuracy, rerun['test_accuracy']), sorted(files)
+        seen.add(accuracy)
+    assert seen == {finished.accuracy, rerun['test_accuracy']}
+
+
 def test_each_file_is_fsynced_before_the_index_rename_and_the_folder_after(tmp_path,
                                                                             monkeypatch):
     """The order of a rerun's operations (in-process twin of the strace test): before
@@ -404,6 +427,98 @@ def test_each_file_is_fsynced_before_the_index_rename_and_the_folder_after(tmp_p
     # the old model is deleted only after finish()'s commit
     old_removes = [i for i, e in enumerate(ev) if e[0] == 'remove' and e[1].startswith(f'{NAME}-5')]
     assert old_removes and min(old_removes) > commits[-1]
+
+
+def stub_rerun(folder):
+    """A rerun over a finished model at step 0: saves at steps 0 and 20, finish()."""
+    with checkpoints.TrainingRun(folder, NAME) as run:
+        run.save(StubSaver(), None, 0)
+        run.save(StubSaver(), None, 20)
+        run.finish()
+
+
+@pytest.mark.parametrize('op', ['fsync', 'replace', 'link', 'remove', 'listdir', 'open'])
+def test_a_failing_disk_call_at_any_point_keeps_a_model(op, tmp_path, monkeypatch):
+    """The n-th call of ``op`` fails with EIO, for every n a rerun makes: the run ends
+    with a one-line UserError or completes (a failed clean-up is a warning), and then
+    the folder holds a complete model: the finished one, or the rerun's if its
+    finish() committed. In-process twin of the strace injection below."""
+    import builtins
+    module = builtins if op == 'open' else os
+    real = getattr(module, op)
+    calls = {'n': 0, 'fail_at': None}
+
+    def failing(*args, **kwargs):
+        calls['n'] += 1
+        if calls['n'] == calls['fail_at']:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(module, op, failing)
+    folder = tmp_path / 'count'
+    os.makedirs(folder)
+    finished_model(str(folder), 0, 'old')
+    calls['n'] = 0
+    with contextlib.redirect_stderr(io.StringIO()):
+        stub_rerun(str(folder))
+    total = calls['n']
+    assert total > 0
+    outcomes = set()
+    for n in range(1, total + 1):
+        folder = tmp_path / f'at{n}'
+        os.makedirs(folder)
+        finished_model(str(folder), 0, 'old')
+        calls['n'], calls['fail_at'] = 0, n
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                stub_rerun(str(folder))
+            outcomes.add('completed')
+        except UserError as e:
+            assert '\n' not in str(e)
+            outcomes.add('refused')
+        calls['fail_at'] = None
+        with contextlib.redirect_stderr(io.StringIO()):
+            with checkpoints.reading(str(folder)) as path:
+                model = content(str(folder), os.path.basename(path))
+        assert len(set(model.values())) == 1 and model['.index'] in ('old', 'step20'), (n, model)
+    assert 'refused' in outcomes or op in ('link', 'remove'), outcomes
+
+
+@needs_strace
+@posix
+def test_a_real_eio_at_every_fsync_of_a_rerun_keeps_a_model(tmp_path, finished):
+    """strace makes the n-th fsync of a real one-save rerun fail with EIO, for every n
+    the rerun makes (29; about 4 minutes): it exits 1 with one line, never a
+    traceback, and --eval then gives the finished run's accuracy or, if the rerun
+    committed, the rerun's. (Other calls, at every count: the in-process twin.)"""
+    call = 'fsync'
+    def rerun(ckpt, inject=None):
+        fault = [STRACE, '-f', '-qq', '-o', os.devnull, '-e', f'trace={call}', '-e',
+                 f'inject={call}:error=EIO:when={inject}'] if inject else []
+        return subprocess.run(
+            [*fault, sys.executable, CLF, *SMALL, '--batch-size', '16', '--training-iters',
+             '16', '--seed', '7', '--ckpt-dir', str(ckpt), '--logdir', str(tmp_path / 'l')],
+            capture_output=True, text=True, timeout=300, preexec_fn=signals_as_from_a_terminal)
+    ckpt = copy_of(finished, tmp_path / 'reference')
+    log = tmp_path / 'calls.log'
+    proc = subprocess.run([STRACE, '-f', '-qq', '-o', str(log), '-e', f'trace={call}',
+                           sys.executable, CLF, *SMALL, '--batch-size', '16',
+                           '--training-iters', '16', '--seed', '7', '--ckpt-dir', str(ckpt),
+                           '--logdir', str(tmp_path / 'l')], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    reference = float(re.search(r'test accuracy: ([\d.]+)', proc.stdout).group(1))
+    total = sum(1 for line in log.read_text().splitlines() if f'{call}(' in line)
+    assert total > 5
+    statuses = set()
+    for n in range(1, total + 1):
+        ckpt = copy_of(finished, tmp_path / f'at{n}')
+        proc = rerun(ckpt, n)
+        assert proc.returncode in (0, 1) and 'Traceback' not in proc.stderr, (n, proc.stderr)
+        if proc.returncode == 1:
+            one_line(proc.stderr)
+        statuses.add(proc.returncode)
+        assert evaluate(ckpt) in (finished.accuracy, reference), (n, proc.stderr)
+    assert 1 in statuses
 
 
 @needs_strace

@@ -229,7 +229,8 @@ MUTANTS = [
     M('ckpt-no-fsync-before-commit', CKPTS,
       '            fsync_path(os.path.join(folder, n))\n', '            pass\n',
       [f'{DURABLE}::test_a_power_cut_at_any_point_of_a_run_leaves_a_complete_model',
-       f'{DURABLE}::test_each_file_is_fsynced_before_the_index_rename_and_the_folder_after'],
+       f'{DURABLE}::test_each_file_is_fsynced_before_the_index_rename_and_the_folder_after',
+       f'{DURABLE}::test_a_power_cut_during_a_real_rerun_leaves_a_model_eval_restores'],
       "the index is renamed in before TF's files (never fsynced by TF) are on the disk"),
     M('ckpt-no-folder-fsync-after-rename', CLI,
       "        for folder in {os.path.dirname(path) or '.' for path in paths}:\n"
