@@ -429,20 +429,25 @@ def test_each_file_is_fsynced_before_the_index_rename_and_the_folder_after(tmp_p
     assert old_removes and min(old_removes) > commits[-1]
 
 
-def stub_rerun(folder):
-    """A rerun over a finished model at step 0: saves at steps 0 and 20, finish()."""
+def stub_run(folder):
+    """Saves at steps 0 and 20, then finish() (over a finished model at step 0: a rerun
+    whose step 0 collides with it)."""
     with checkpoints.TrainingRun(folder, NAME) as run:
         run.save(StubSaver(), None, 0)
         run.save(StubSaver(), None, 20)
         run.finish()
 
 
+@pytest.mark.parametrize('start', ['finished', 'fresh'])
 @pytest.mark.parametrize('op', ['fsync', 'replace', 'link', 'remove', 'listdir', 'open'])
-def test_a_failing_disk_call_at_any_point_keeps_a_model(op, tmp_path, monkeypatch):
-    """The n-th call of ``op`` fails with EIO, for every n a rerun makes: the run ends
-    with a one-line UserError or completes (a failed clean-up is a warning), and then
-    the folder holds a complete model: the finished one, or the rerun's if its
-    finish() committed. In-process twin of the strace injection below."""
+def test_a_failing_disk_call_at_any_point_keeps_a_model(op, start, tmp_path, monkeypatch):
+    """The n-th call of ``op`` fails with EIO, for every n a run makes, over a finished
+    model or in a fresh folder: the run ends with a one-line UserError or completes (a
+    failed clean-up is a warning). Then the folder holds a complete model: the finished
+    one, or the run's once its finish() committed; and the checkpoint the error line
+    says is kept is the one --eval restores. In-process twin of the strace injection."""
+    if op == 'link' and start == 'fresh':
+        pytest.skip('a run in a fresh folder links nothing (no kept model to rename)')
     import builtins
     module = builtins if op == 'open' else os
     real = getattr(module, op)
@@ -453,33 +458,44 @@ def test_a_failing_disk_call_at_any_point_keeps_a_model(op, tmp_path, monkeypatc
         if calls['n'] == calls['fail_at']:
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         return real(*args, **kwargs)
+
+    def folder_at(name):
+        folder = tmp_path / name
+        os.makedirs(folder)
+        if start == 'finished':
+            finished_model(str(folder), 0, 'old')
+        return str(folder)
     monkeypatch.setattr(module, op, failing)
-    folder = tmp_path / 'count'
-    os.makedirs(folder)
-    finished_model(str(folder), 0, 'old')
+    folder = folder_at('count')
     calls['n'] = 0
     with contextlib.redirect_stderr(io.StringIO()):
-        stub_rerun(str(folder))
+        stub_run(folder)
     total = calls['n']
     assert total > 0
     outcomes = set()
     for n in range(1, total + 1):
-        folder = tmp_path / f'at{n}'
-        os.makedirs(folder)
-        finished_model(str(folder), 0, 'old')
+        folder = folder_at(f'at{n}')
         calls['n'], calls['fail_at'] = 0, n
+        kept = None
         try:
             with contextlib.redirect_stderr(io.StringIO()):
-                stub_rerun(str(folder))
+                stub_run(folder)
             outcomes.add('completed')
         except UserError as e:
             assert '\n' not in str(e)
             outcomes.add('refused')
+            kept = re.search(r'the best checkpoint so far is kept: (\S+)$', str(e))
         calls['fail_at'] = None
         with contextlib.redirect_stderr(io.StringIO()):
-            with checkpoints.reading(str(folder)) as path:
-                model = content(str(folder), os.path.basename(path))
-        assert len(set(model.values())) == 1 and model['.index'] in ('old', 'step20'), (n, model)
+            with checkpoints.reading(folder) as path:
+                if path is None:  # only where no save ever committed
+                    assert start == 'fresh' and (kept is None or kept.group(1) == 'none'), n
+                    continue
+                model = content(folder, os.path.basename(path))
+        assert len(set(model.values())) == 1 and model['.index'] in (
+            'old', 'step20', 'step0' if start == 'fresh' else 'old'), (n, model)
+        if kept and start == 'fresh':
+            assert kept.group(1) == path, (n, str(kept.group(0)))
     assert 'refused' in outcomes or op in ('link', 'remove'), outcomes
 
 
