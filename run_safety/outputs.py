@@ -100,9 +100,15 @@ def output_set(folder, name, files, mode='wb'):
                 yield opened
             return
         link = '.' + name
-        fresh = f'.{name}-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}'
-        new = os.path.join(folder, fresh)
-        os.mkdir(new)  # files made in it with open(): modes follow the umask
+        stamp = f'.{name}-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}'
+        for n in range(100):  # a notebook may %run twice in one second, in one process
+            fresh = stamp + (f'-{n}' if n else '')
+            new = os.path.join(folder, fresh)
+            try:
+                os.mkdir(new)  # files made in it with open(): modes follow the umask
+                break
+            except FileExistsError:
+                continue
         opened = []
         try:
             for f in files:
@@ -122,17 +128,21 @@ def output_set(folder, name, files, mode='wb'):
                     f.close()
             shutil.rmtree(new, ignore_errors=True)
             raise
-        # After the commit: the user-visible names, then the previous folder. A
-        # failure here leaves only what the next run's clean() removes.
+        # After the commit: the user-visible names (made once; a failure here is an
+        # error, as the files would not be where they are said to be), then the
+        # clean-up, whose failure only leaves what the next run's clean() removes.
         for f, path in zip(files, paths):
             target = os.path.join(link, f)
             if not (os.path.islink(path) and os.readlink(path) == target):
                 _switch_link(folder, f, target)
-        for f in os.listdir(folder):  # links to a file this set does not have
-            path = os.path.join(folder, f)
-            if f not in files and os.path.islink(path) and \
-                    os.readlink(path).startswith(link + os.sep) and not os.path.exists(path):
-                with contextlib.suppress(OSError):
+        try:
+            for f in os.listdir(folder):  # links to a file this set does not have
+                path = os.path.join(folder, f)
+                if f not in files and os.path.islink(path) and \
+                        os.readlink(path).startswith(link + os.sep) and not os.path.exists(path):
                     os.remove(path)
-        if old is not None and old != fresh:
-            shutil.rmtree(os.path.join(folder, old), ignore_errors=True)
+            if old is not None and old != fresh:
+                shutil.rmtree(os.path.join(folder, old))
+        except OSError as e:
+            warn(f'the new outputs are in place, but the previous ones could not all be '
+                 f'removed from {folder} ({reason_of(e)}): the next run removes them')

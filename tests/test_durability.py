@@ -503,7 +503,7 @@ def test_a_failing_disk_call_at_any_point_keeps_a_model(op, start, tmp_path, mon
 @posix
 def test_a_real_eio_at_every_fsync_of_a_rerun_keeps_a_model(tmp_path, finished):
     """strace makes the n-th fsync of a real one-save rerun fail with EIO, for every n
-    the rerun makes (29; about 4 minutes): it exits 1 with one line, never a
+    the rerun makes (29; about 3 minutes on 2 busy cores): it exits 1 with one line, never a
     traceback, and --eval then gives the finished run's accuracy or, if the rerun
     committed, the rerun's. (Other calls, at every count: the in-process twin.)"""
     call = 'fsync'
