@@ -802,3 +802,20 @@ def test_sigterm_stops_a_run_waiting_for_a_stopped_eval(where, tmp_path):
                 p.wait()
     assert status == 128 + signal.SIGTERM, run.stderr.read()
     assert took < 2  # the wait checks for a signal every 0.2 s
+
+
+@posix
+def test_a_name_the_c_locale_cannot_encode_is_said_so(tmp_path, finished):
+    """LC_ALL=C without Python's UTF-8 mode and a non-ASCII --ckpt-dir holding a healthy
+    checkpoint: --eval says the locale is the problem (it said 'unreadable or corrupt:
+    retrain it'); under a UTF-8 locale the same folder restores."""
+    ckpt = tmp_path / 'ckpt é'
+    shutil.copytree(finished.dir, ckpt)
+    env = {**os.environ, 'LC_ALL': 'C', 'PYTHONUTF8': '0', 'PYTHONCOERCECLOCALE': '0'}
+    proc = subprocess.run([sys.executable, CLF, '--eval', *SMALL, '--ckpt-dir', 'ckpt é'],
+                          capture_output=True, timeout=300, cwd=tmp_path, env=env)
+    assert proc.returncode == 1
+    assert one_line(proc.stderr.decode('ascii', 'backslashreplace')) == (
+        "error: --ckpt-dir 'ckpt \\udcc3\\udca9' cannot be encoded in this locale (ascii): use "
+        "a UTF-8 locale (e.g. LC_ALL=C.UTF-8, or PYTHONUTF8=1) or an ASCII name")
+    assert evaluate(ckpt) == finished.accuracy
