@@ -30,7 +30,8 @@ from run_safety import checkpoints
 from run_safety.cli import (ArgumentParser, Interrupted, UserError, check_cost,
                             check_interrupted, check_memory, check_no_glob, check_output_dir,
                             check_output_file, close_events, command_line, make_output_dir,
-                            positive_float, positive_int, write_failed, write_json)
+                            positive_float, positive_int, reason_of, write_failed,
+                            write_json)
 
 # Changed: `import tensorflow as tf` -> tensorflow.compat.v1 in TF 1.x mode, with the
 # legacy tf-keras that BasicLSTMCell needs on TF 2.16+ (tf1_compat/v1.py sets
@@ -337,13 +338,13 @@ def train(args, mnist):
                             'train longer with --training-iters')
         # Added: restore the best checkpoint and test it on all 10,000 test images.
         best = run.path(run.best)
-        saver.restore(sess, best)
+        read_back(sess, saver, best, run)
         try:
             test_accuracy = evaluate(sess, g, mnist.test)
+            run.finish()  # the run is complete: its best replaces the previous run's model
         except Interrupted as e:
             e.message = f'\ninterrupted during the test evaluation ({e.name}); ' + kept_message(run)
             raise
-        run.finish()  # the run is complete: its best replaces the previous run's model
 
     # Changed for --select-on validation: name the accuracy that chose the checkpoint.
     chosen = f'validation accuracy {max_acc:.4f}' if args.select_on == 'validation' \
@@ -356,6 +357,16 @@ def train(args, mnist):
     if args.select_on == 'validation':
         result['best_validation_accuracy'] = max_acc
     return result
+
+
+def read_back(sess, saver, best, run):
+    """saver.restore(sess, best) at the end of training; a read error there (a failing
+    disk) is one line that says what the folder still holds."""
+    try:
+        saver.restore(sess, best)
+    except (tf.errors.OpError, ValueError) as e:
+        raise UserError(f'cannot read back {best} ({reason_of(e)}): check the disk; '
+                        + kept_message(run)) from None
 
 
 def kept_message(run):

@@ -22,11 +22,10 @@ import os
 import sys
 import time
 
-import filelock
 import numpy as np
 
-from run_safety.cli import (ArgumentParser, Interrupted, UserError, atomic_outputs,
-                            check_cost, check_interrupted, check_memory, check_output_dir,
+from run_safety import outputs
+from run_safety.cli import (ArgumentParser, Interrupted, UserError, check_cost, check_interrupted, check_memory, check_output_dir,
                             check_output_file, close_events, command_line, make_output_dir,
                             non_negative_float, positive_float, positive_int, write_failed,
                             write_json)
@@ -204,18 +203,22 @@ def grab_frame(fig):
     return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
 
 
+OUTPUTS = 'sin_cos_outputs'  # <plot-dir>/.sin_cos_outputs: the current set (run_safety/outputs.py)
+
+
+def output_names(fig):
+    return (['sin_cos_fit.png', 'sin_cos_fit.gif'] if fig is not None else []) + \
+        ['cost_history.csv']
+
+
 def save_outputs(args, fig, frames, cost_history):
     """Added: the final frame as PNG, the fit over training as GIF, the printed costs
-    as CSV (the tutorial imported pandas without using it). All three are written
-    under temporary names and renamed only once all are complete, so they are always
-    a set from one run, and none is ever half-written."""
-    names = (['sin_cos_fit.png', 'sin_cos_fit.gif'] if fig is not None else []) + \
-        ['cost_history.csv']
-    paths = [os.path.join(args.plot_dir, name) for name in names]
+    as CSV (the tutorial imported pandas without using it). The three are switched in
+    as one set once all are complete (run_safety/outputs.py): always a set from one
+    run, even after a kill -9 or a power cut, and none is ever half-written."""
+    names = output_names(fig)
     try:
-        # A lock, so two runs sharing --plot-dir never interleave their renames.
-        with filelock.FileLock(os.path.join(args.plot_dir, '.outputs.lock')), \
-                atomic_outputs(paths, 'wb') as files:
+        with outputs.output_set(args.plot_dir, OUTPUTS, names) as files:
             if fig is not None:
                 from PIL import Image
                 fig.savefig(files[0], format='png')
@@ -227,7 +230,7 @@ def save_outputs(args, fig, frames, cost_history):
                 files[-1], index=False, lineterminator='\n')
     except OSError as e:
         raise write_failed(args.plot_dir, e, '--plot-dir') from None
-    return paths
+    return [os.path.join(args.plot_dir, name) for name in names]
 
 
 def memory_needed(batch_size, time_steps, cell_size):
@@ -414,6 +417,8 @@ def main(argv=None):
                             'script there with %run, or use --plot live or --plot file')
         make_output_dir(args.logdir, '--logdir')
         make_output_dir(args.plot_dir, '--plot-dir')
+        # Added: remove what a killed run left among the outputs (one note line).
+        outputs.clean(args.plot_dir, OUTPUTS, output_names(True))
         tf.reset_default_graph()
         if args.seed is not None:
             # Added: upstream's tf.set_random_seed; tf1_compat.v1 derives each op's seed

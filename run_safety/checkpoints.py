@@ -16,13 +16,23 @@ checkpoint files themselves):
 * the model that ``--eval`` uses (``model_checkpoint_path``) changes only when a run
   finishes, or when the folder had none: an interrupted or failed run never replaces
   a finished run's model, and no file of that model is ever overwritten;
+* commits are durable, as SQLite and PostgreSQL make theirs: every file of a
+  checkpoint and the folder are fsynced before the index that lists them is renamed
+  into place, the folder again after; only then is the previous model deleted. TF's
+  Saver fsyncs nothing, so without this a power cut could leave an index naming data
+  that never reached the disk, and the old model already deleted;
 * a new run removes what a killed run left (temporary files, unlisted checkpoints):
-  the lock guarantees no live run owns them.
+  the lock guarantees no live run owns them;
+* an index that cannot be read (EIO, EACCES) stops the run and changes nothing; one
+  that reads fine but is empty or garbage lists nothing, and the model files it may
+  have listed are moved aside into ``orphaned-<time>/``, never deleted.
 
-The ``checkpoint`` file keeps TF's text format, so TensorFlow's own
-``tf.train.latest_checkpoint`` and TensorBoard read the folder as before.
+The ``checkpoint`` file keeps TF's text format (the CheckpointState protocol buffer),
+and is read with TF's own parser, so any index TensorFlow writes or reads is accepted
+here, and ``tf.train.latest_checkpoint`` and TensorBoard read the folder as before.
 """
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -31,14 +41,39 @@ import time
 
 import filelock
 
-from run_safety.cli import UserError, atomic_output, check_interrupted, write_failed
+from run_safety.cli import (UserError, acquire, atomic_output, fsync_folder, fsync_path,
+                            held, reason_of, warn, write_failed)
 
 INDEX = 'checkpoint'
 RUN_LOCK = '.lock'  # held by the training run for its whole life
 OWNER = '.lock.pid'  # the pid of the run holding RUN_LOCK, for the error message
 SAVE_LOCK = '.save.lock'  # held while the folder changes, and by --eval while it restores
 PREVIOUS = '-previous'  # a kept model renamed out of the way of this run's save
-_LINE = re.compile(r'\s*(\w+)\s*:\s*"(.*)"\s*')
+ORPHANED = 'orphaned-'  # <folder>/orphaned-<time>/: model files a garbage index left unlisted
+
+
+class UnreadableIndex(UserError):
+    """The index exists but reading it failed (EIO, EACCES, ...): the folder's state is
+    unknown, so the run stops and nothing in the folder is changed."""
+
+
+def _checkpoint_state():
+    """TensorFlow's CheckpointState message class (checkpoint_state_pb2). It needs only
+    protobuf, so when TensorFlow is not imported yet (the fast in-process tests) the
+    generated module is loaded from TF's package by its file, under its own name: a later
+    `import tensorflow` finds it in sys.modules and uses the same class."""
+    name = 'tensorflow.python.training.checkpoint_state_pb2'
+    if name not in sys.modules:
+        if 'tensorflow' in sys.modules:
+            importlib.import_module(name)
+        else:
+            package = importlib.util.find_spec('tensorflow').submodule_search_locations[0]
+            spec = importlib.util.spec_from_file_location(name, os.path.join(
+                package, 'python', 'training', 'checkpoint_state_pb2.py'))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module
+    return sys.modules[name].CheckpointState
 
 
 def checkpoint_files(folder, prefix):
@@ -47,44 +82,48 @@ def checkpoint_files(folder, prefix):
             if n in (prefix + '.index', prefix + '.meta') or n.startswith(prefix + '.data-')]
 
 
-def _complete(folder, prefix):
-    return os.path.isfile(os.path.join(folder, prefix + '.index')) and any(
-        n.startswith(prefix + '.data-') for n in os.listdir(folder))
-
-
 def read_index(folder):
     """(current, listed) checkpoint basenames from ``folder``/checkpoint, keeping only
-    complete checkpoints; (None, []) if there is no readable index.
+    complete checkpoints; (None, []) if there is no index file.
 
-    A garbage or empty index gives (None, None): no checkpoint."""
+    An index that reads fine but is empty or not TF's CheckpointState text gives
+    (None, None): no checkpoint. One that cannot be read raises UnreadableIndex: a
+    read error is not an empty index, and nothing may be deleted on its account."""
+    from google.protobuf import text_format
     path = os.path.join(folder, INDEX)
     try:
-        with open(path, encoding='utf-8') as f:
+        with open(path, 'rb') as f:
             text = f.read()
+        names = os.listdir(folder)
     except FileNotFoundError:
         return None, []
-    except (OSError, UnicodeDecodeError):
-        text = None
-    current, listed = None, []
-    for line in (text or '').splitlines():
-        if not line.strip():
-            continue
-        match = _LINE.fullmatch(line)
-        if not match:
-            text = None
-            break
-        key, value = match.groups()
-        # TF writes paths relative to the folder, absolute, or as given by the
-        # caller ('./ckptRNN/...'); only checkpoints inside the folder count.
-        name = re.split(r'[\\/]', value)[-1]
-        if key == 'model_checkpoint_path':
-            current = name
-        elif key == 'all_model_checkpoint_paths' and name not in listed:
-            listed.append(name)
-    if not text or current is None:
-        return None, None  # unreadable: None, not [], so callers can say so
-    listed = [n for n in listed if _complete(folder, n)]
-    if not _complete(folder, current):
+    except OSError as e:
+        raise UnreadableIndex(
+            f'cannot read {path} ({reason_of(e)}): nothing in {folder} was changed; '
+            f'fix the disk or the permissions and run again, or pass another --ckpt-dir'
+        ) from None
+    state = _checkpoint_state()()
+    try:
+        text_format.Parse(text.decode('utf-8'), state)
+    except (UnicodeDecodeError, text_format.ParseError):
+        return None, None  # garbage: None, not [], so callers can say so
+
+    def complete(prefix):
+        return prefix + '.index' in names and any(n.startswith(prefix + '.data-') for n in names)
+
+    # TF writes paths relative to the folder, absolute, or as given by the caller
+    # ('./ckptRNN/...'); only checkpoints inside the folder count.
+    def base(value):
+        return re.split(r'[\\/]', value)[-1]
+    if not state.model_checkpoint_path:
+        return None, None  # empty (TF too says "invalid checkpoint state")
+    current = base(state.model_checkpoint_path)
+    listed = []
+    for value in state.all_model_checkpoint_paths:
+        if base(value) not in listed:
+            listed.append(base(value))
+    listed = [n for n in listed if complete(n)]
+    if not complete(current):
         current = listed[-1] if listed else None
     if current is not None and current not in listed:
         listed.append(current)
@@ -92,45 +131,27 @@ def read_index(folder):
 
 
 def write_index(folder, current, listed):
-    """Replace ``folder``/checkpoint atomically, in TF's CheckpointState text format
-    (no checkpoint: no index file, as TF leaves a fresh folder)."""
+    """Replace ``folder``/checkpoint atomically and durably, in TF's CheckpointState
+    text format (no checkpoint: no index file, as TF leaves a fresh folder).
+
+    This is the commit: every file of every listed checkpoint, and the folder (their
+    names), are fsynced before the rename, so after a power cut the index never names
+    data that is not on the disk; the folder is fsynced after the rename, so the
+    commit itself survives before anything older is deleted."""
     path = os.path.join(folder, INDEX)
     if current is None:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
+        fsync_folder(folder)
         return
+    for prefix in listed:
+        for n in checkpoint_files(folder, prefix):
+            fsync_path(os.path.join(folder, n))
+    fsync_folder(folder)
     lines = [f'model_checkpoint_path: "{current}"']
     lines += [f'all_model_checkpoint_paths: "{n}"' for n in listed]
-    with atomic_output(path) as f:
+    with atomic_output(path) as f:  # written, fsynced, renamed, the folder fsynced
         f.write(''.join(line + '\n' for line in lines))
-
-
-def _acquire(lock, timeout=None):
-    """lock.acquire(timeout) that a signal interrupts while it waits: if another
-    process holds the lock (a save, or a --eval suspended with Ctrl-Z while it
-    restores), it waits a fraction of a second at a time and checks for a signal
-    between, so Ctrl-C is not put off until the lock comes free. An uncontended
-    lock is taken at once, with no new place for a signal to stop the run.
-    filelock.Timeout after ``timeout`` seconds (None: no limit)."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
-        try:
-            lock.acquire(timeout=wait)
-            return
-        except filelock.Timeout:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise
-        check_interrupted()
-
-
-@contextlib.contextmanager
-def _held(lock):
-    _acquire(lock)
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 @contextlib.contextmanager
@@ -143,7 +164,7 @@ def reading(folder, timeout=120):
         return
     lock = filelock.FileLock(os.path.join(folder, SAVE_LOCK))
     try:
-        _acquire(lock, timeout)
+        acquire(lock, timeout)
     except filelock.Timeout:
         raise UserError(f'{folder} stayed busy for {timeout} s (a save that does not '
                         f'finish?): try again, or pass another --ckpt-dir') from None
@@ -153,8 +174,8 @@ def reading(folder, timeout=120):
         current, listed = read_index(folder)
         if listed is None:
             raise UserError(f'no checkpoint in {folder}: its checkpoint file is empty or '
-                            f'unreadable; train again (run without --eval) or pass another '
-                            f'--ckpt-dir')
+                            f'not a checkpoint index; train again (run without --eval) or '
+                            f'pass another --ckpt-dir')
         yield None if current is None else os.path.join(folder, current)
     finally:
         if lock is not None:
@@ -213,31 +234,55 @@ class TrainingRun:
             raise _in_use(self.folder, self.flag) from None
         except OSError as e:
             raise write_failed(os.path.join(self.folder, RUN_LOCK), e, self.flag) from None
+        target = os.path.join(self.folder, OWNER)  # what a failure names
         try:
-            with atomic_output(os.path.join(self.folder, OWNER)) as f:
+            with atomic_output(target) as f:
                 f.write(str(os.getpid()))
-            with _held(self._save_lock):
-                self.kept, listed = read_index(self.folder)
+            with held(self._save_lock):
+                target = os.path.join(self.folder, INDEX)
+                self.kept, listed = read_index(self.folder)  # UnreadableIndex: stop here
                 if listed is None:
-                    print(f'warning: {self.path(INDEX)} is empty or unreadable: treated as '
-                          f'no checkpoint, and the checkpoint files it should list are '
-                          f'removed', file=sys.stderr)
+                    target = self.folder
+                    self._set_aside()
                 # Only the model --eval uses survives a run that did not finish.
                 keep = [self.kept] if self.kept else []
+                target = os.path.join(self.folder, INDEX)
                 write_index(self.folder, self.kept, keep)
-                self._clean(keep, quiet=listed is None)
+                target = self.folder
+                self._clean(keep)
         except OSError as e:
             self._lock.release()
-            raise write_failed(os.path.join(self.folder, INDEX), e, self.flag) from None
+            raise write_failed(target, e, self.flag) from None
         except BaseException:
             self._lock.release()
             raise
         return self
 
+    def _set_aside(self):
+        """The index reads fine but is empty or garbage: it lists nothing, so the model
+        files here may be a finished model that it no longer names. Move them and the
+        index into orphaned-<time>/ (never delete what could not be read as a model)."""
+        entries = [n for n in os.listdir(self.folder) if n.startswith(self.name) or n == INDEX]
+        stamp = time.strftime('%Y%m%d-%H%M%S')
+        for n in range(100):
+            aside = os.path.join(self.folder, f'{ORPHANED}{stamp}' + (f'-{n}' if n else ''))
+            try:
+                os.mkdir(aside)
+                break
+            except FileExistsError:
+                continue
+        for entry in entries:
+            os.rename(os.path.join(self.folder, entry), os.path.join(aside, entry))
+        fsync_folder(aside)
+        fsync_folder(self.folder)
+        warn(f'{self.path(INDEX)} is empty or not a checkpoint index: treated as no '
+             f'checkpoint; it and {len(entries) - 1} model file(s) were moved into '
+             f'{aside} (nothing was deleted)')
+
     def __exit__(self, *exc):
         self._lock.release()
 
-    def _clean(self, keep, quiet=False):
+    def _clean(self, keep):
         """Remove what a killed run left: TF's temporary files and folders, temporary
         index files, and checkpoints the index does not list (``keep``). Nothing
         else in the folder is touched."""
@@ -256,34 +301,40 @@ class TrainingRun:
             else:
                 os.remove(path)
             removed += 1
-        if removed and not quiet:
+        if removed:
             print(f'note: removed {removed} file(s) that an interrupted run left in '
                   f'{self.folder}', file=sys.stderr)
 
     def _delete(self, prefix):
-        """Delete the files of an unlisted checkpoint; what fails here is only an
-        orphan, which the next run removes."""
-        for n in checkpoint_files(self.folder, prefix):
-            with contextlib.suppress(OSError):
+        """Delete the files of an unlisted checkpoint. It runs after a commit, which
+        stands whatever happens here: a failure (even os.listdir's, out of file
+        descriptors) only leaves an orphan, which the next run removes, and is said
+        as one warning line."""
+        try:
+            for n in checkpoint_files(self.folder, prefix):
                 os.remove(os.path.join(self.folder, n))
+        except OSError as e:
+            warn(f'could not remove the unlisted checkpoint {self.path(prefix)} '
+                 f'({reason_of(e)}); the next training run in {self.folder} removes it')
 
     def _remove_save(self, prefix):
         """Remove everything a (failed) save of ``prefix`` wrote: its files and TF's
         temporary files and folders for it (``<prefix>_temp*``, and every
         ``<prefix>.*``: the data and index files, their ``.tempstate<N>`` temporaries,
         and the ``.meta.tmp<hex>`` that a failed meta graph write leaves)."""
-        for n in os.listdir(self.folder):
-            if n.startswith(prefix + '.') or n.startswith(prefix + '_temp'):
-                path = os.path.join(self.folder, n)
-                with contextlib.suppress(OSError):
-                    shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        with contextlib.suppress(OSError):  # what stays is removed by the next run
+            for n in os.listdir(self.folder):
+                if n.startswith(prefix + '.') or n.startswith(prefix + '_temp'):
+                    path = os.path.join(self.folder, n)
+                    with contextlib.suppress(OSError):
+                        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
     def save(self, saver, sess, step):
         """``saver.save(sess, <folder>/<name>, global_step=step)`` as a transaction:
         write the new checkpoint, list it, then unlist and delete this run's previous
         best (the Saver's max_to_keep=1). Returns the new checkpoint's path."""
         new = f'{self.name}-{step}'
-        with self._save_lock:
+        with held(self._save_lock):  # a signal still stops a wait on a stopped --eval
             if new == self.kept:
                 # The kept model has this very name (a rerun saving the same step):
                 # give it another name first, so no file of it is ever overwritten.
@@ -298,7 +349,10 @@ class TrainingRun:
                             shutil.copy2(src, dst)
                     write_index(self.folder, moved, [moved])
                 except Exception as e:
-                    self._remove_save(moved)
+                    if self._listed(moved):  # renamed in (see below): it is the kept model
+                        self.kept = moved
+                    else:
+                        self._remove_save(moved)
                     raise self._save_failed(new, e) from None
                 self._delete(self.kept)
                 self.kept = moved
@@ -307,7 +361,13 @@ class TrainingRun:
                            write_state=False)
                 write_index(self.folder, self.kept or new, [n for n in (self.kept, new) if n])
             except BaseException as e:
-                self._remove_save(new)  # nothing of the failed save stays
+                if self._listed(new):
+                    # It failed after the index rename (at the folder's fsync): the save
+                    # is complete and listed, so it stays (never delete what the index
+                    # names); the previous best stays too, unlisted, for the next run.
+                    self.best = new
+                else:
+                    self._remove_save(new)  # nothing of the failed save stays
                 if isinstance(e, Exception):
                     raise self._save_failed(new, e) from None
                 raise
@@ -316,6 +376,17 @@ class TrainingRun:
             self.best = new
         return self.path(new)
 
+    def _listed(self, prefix):
+        """Whether the index text names ``prefix`` (True when it cannot be read: then
+        nothing is deleted)."""
+        try:
+            with open(self.path(INDEX), encoding='utf-8', errors='replace') as f:
+                return f'"{prefix}"' in f.read()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+
     def _save_failed(self, prefix, error):
         best = self.path(self.best) or self.path(self.kept) or 'none'
         return write_failed(self.path(prefix), error, self.flag,
@@ -323,10 +394,10 @@ class TrainingRun:
 
     def finish(self):
         """The run is complete: its best becomes the folder's model (what --eval uses)
-        and the model kept from before is deleted."""
+        and, once that commit is on the disk, the model kept from before is deleted."""
         if self.best is None:
             return
-        with self._save_lock:
+        with held(self._save_lock):
             try:
                 write_index(self.folder, self.best, [self.best])
             except OSError as e:

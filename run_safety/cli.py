@@ -12,6 +12,9 @@ import signal
 import sys
 import tempfile
 import threading
+import time
+
+import filelock
 
 
 class UserError(Exception):
@@ -69,10 +72,24 @@ def check_cost(value, when, lr, then=''):
 GLOB_CHARACTERS = '*?[]' + ('\\' if os.sep == '/' else '')
 
 
+def check_encodable(path, flag):
+    """A name the locale cannot encode (LC_ALL=C without Python's UTF-8 mode turns a
+    non-ASCII argument into surrogate escapes) cannot reach TensorFlow, which would
+    call a healthy checkpoint 'unreadable or corrupt': say the real reason."""
+    try:
+        os.fsencode(path)
+        path.encode('utf-8')
+    except UnicodeEncodeError:
+        raise UserError(f'{flag} {path!a} cannot be encoded in this locale '
+                        f'({sys.getfilesystemencoding()}): use a UTF-8 locale (e.g. '
+                        f'LC_ALL=C.UTF-8, or PYTHONUTF8=1) or an ASCII name') from None
+
+
 def check_no_glob(path, flag):
     """TensorFlow's checkpoint code matches file names as glob patterns, so *, ?, [
     and ] in --ckpt-dir would reach other folders' files, and a backslash made a
     healthy checkpoint 'unreadable or corrupt': refuse them up front."""
+    check_encodable(path, flag)
     if any(c in path for c in GLOB_CHARACTERS):
         raise UserError(f'{flag} {path} contains one of {GLOB_CHARACTERS}, which TensorFlow '
                         f'reads as a file pattern: pass a folder name without them')
@@ -81,9 +98,11 @@ def check_no_glob(path, flag):
 def check_output_dir(path, flag):
     """Refuse an output folder that cannot work, before anything runs and without
     creating it (a run that fails before training leaves no folders behind)."""
+    check_encodable(path, flag)
     if os.path.exists(path) and not os.path.isdir(path):
         raise UserError(f'{flag} {path} is a file, not a directory: remove it or '
                         f'pass another {flag}')
+    check_not_a_broken_link(path, flag)
     existing = os.path.abspath(path)
     while not os.path.exists(existing):  # the nearest folder that exists already
         existing = os.path.dirname(existing)
@@ -98,8 +117,22 @@ def check_output_dir(path, flag):
                         f'permissions or pass another {flag}')
 
 
+def check_not_a_broken_link(path, flag):
+    """A symbolic link that leads nowhere (a loop, or a dangling link) is said as such;
+    os.makedirs would say 'File exists'."""
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            os.stat(path)
+            reason = 'a symbolic link to nothing'
+        except OSError as e:
+            reason = f'a symbolic link that leads nowhere ({e.strerror or e})'
+        raise UserError(f'{flag} {path} is {reason}: fix or remove the link, or pass '
+                        f'another {flag}')
+
+
 def make_output_dir(path, flag):
     """Create an output folder checked by check_output_dir (as late as possible)."""
+    check_not_a_broken_link(path, flag)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
@@ -114,13 +147,56 @@ def check_output_file(path, flag):
     check_output_dir(os.path.dirname(path) or '.', flag)
 
 
+def reason_of(error):
+    """The reason an OSError or a TensorFlow error gives, in one line."""
+    reason = getattr(error, 'strerror', None) or getattr(error, 'message', None) or str(error)
+    return reason.strip().splitlines()[0] if reason.strip() else type(error).__name__
+
+
+def warn(message):
+    """One ``warning: ...`` line on stderr: something went wrong after the run's work was
+    safely done (the work stands, the exit status is still 0)."""
+    print(f'warning: {message}', file=sys.stderr, flush=True)
+
+
 def write_failed(path, error, flag, then=''):
     """The one-line UserError for a failed write of ``path`` (an OSError or a
     TensorFlow error): the path, the reason, what to do."""
-    reason = getattr(error, 'strerror', None) or getattr(error, 'message', None) or str(error)
-    reason = reason.strip().splitlines()[0] if reason.strip() else type(error).__name__
+    reason = reason_of(error)
     return UserError(f'cannot write {path} ({reason}): free some space, fix the '
                      f'permissions or pass another {flag}{then}')
+
+
+def fsync_path(path):
+    """Flush a finished file's data to the disk (TensorFlow writes its checkpoint files
+    without fsync). A read-only descriptor is enough on POSIX; Windows needs a writable
+    one."""
+    fd = os.open(path, os.O_RDONLY if os.name == 'posix' else os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_folder(folder):
+    """Flush a folder's entries (names created, renamed, removed) to the disk, as
+    SQLite does after a journal rename. Windows cannot open a folder: there, NTFS
+    journals the rename itself."""
+    if os.name != 'posix':
+        return
+    fd = os.open(folder or '.', os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_mode():
+    """The mode a new file gets from the user's umask, as `open` would give it:
+    mkstemp's temporary files are 0600, and outputs must not stay so."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -131,18 +207,13 @@ def atomic_output(path, mode='w'):
         yield f
 
 
-def _umask():
-    """The process's umask (read by setting it, then putting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def atomic_outputs(paths, mode='w'):
     """Open a temporary file beside each of ``paths``; once the block has written all
     of them, rename each to its real name. On any failure every temporary file is
-    removed and no real file is touched, so the files are always a set from one run."""
+    removed and no real file is touched. Each file is fsynced before its rename and the
+    folder after, so a power cut leaves the old file or the new one, never an empty one.
+    (For a set that must switch in one step, see run_safety.outputs.)"""
     files, temps = [], []
     try:
         for path in paths:
@@ -156,10 +227,11 @@ def atomic_outputs(paths, mode='w'):
             f.flush()
             os.fsync(f.fileno())
             f.close()
-        mode = 0o666 & ~_umask()  # mkstemp's 0600 -> what open() would have given
         for tmp, path in zip(temps, paths):
-            os.chmod(tmp, mode)
+            os.chmod(tmp, file_mode())  # mkstemp's 0600 -> what open() would have given
             os.replace(tmp, path)
+        for folder in {os.path.dirname(path) or '.' for path in paths}:
+            fsync_folder(folder)
     except BaseException:
         for f in files:
             with contextlib.suppress(OSError):
@@ -182,7 +254,9 @@ def close_events(writer, logdir):
 
 
 def write_json(path, data, flag='--metrics-json'):
-    """Write ``data`` as indented JSON to ``path`` atomically."""
+    """Write ``data`` as indented JSON to ``path`` atomically; its folder is made like
+    the other output folders (check_output_file checked that it can be)."""
+    make_output_dir(os.path.dirname(path) or '.', flag)
     try:
         with atomic_output(path) as f:
             json.dump(data, f, indent=2)
@@ -255,6 +329,35 @@ def check_interrupted(message=None):
         raise Interrupted(_received[0], message)
 
 
+def acquire(lock, timeout=None):
+    """lock.acquire(timeout) that a signal interrupts while it waits: if another
+    process holds the lock (a save, or a --eval suspended with Ctrl-Z while it
+    restores), it waits a fraction of a second at a time and checks for a signal
+    between, so Ctrl-C is not put off until the lock comes free. An uncontended
+    lock is taken at once, with no new place for a signal to stop the run.
+    filelock.Timeout after ``timeout`` seconds (None: no limit)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+        try:
+            lock.acquire(timeout=wait)
+            return
+        except filelock.Timeout:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+        check_interrupted()
+
+
+@contextlib.contextmanager
+def held(lock):
+    """``with lock:``, waiting as acquire() does."""
+    acquire(lock)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def check_memory(needed, what):
     """Refuse sizes that cannot fit in this machine's memory, before TensorFlow
     allocates them and the process dies (a segmentation fault or an OOM kill)."""
@@ -272,12 +375,28 @@ def fail(message, status=1):
 
 
 @contextlib.contextmanager
+def _escaped_output():
+    streams = [s for s in (sys.stdout, sys.stderr) if hasattr(s, 'reconfigure')
+               and getattr(s, 'errors', None) == 'strict']
+    for stream in streams:
+        stream.reconfigure(errors='backslashreplace')
+    try:
+        yield
+    finally:
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors='strict')
+
+
+@contextlib.contextmanager
 def command_line():
     """The scripts' outer layer: signals deferred (see deferred_signals), and every
     expected failure ends as one line on stderr and a documented exit status:
     1 for bad input or a failed write, 128 + N for signal N (130 for Ctrl-C), 141
-    (a shell's code for SIGPIPE) when stdout is closed early, as by `| head`."""
-    with deferred_signals():
+    (a shell's code for SIGPIPE) when stdout is closed early, as by `| head`.
+    Text the terminal's encoding cannot hold (a non-ASCII folder name printed to a
+    cp1252 or ASCII stdout) is printed escaped, never a UnicodeEncodeError."""
+    with deferred_signals(), _escaped_output():
         try:
             yield
             if _received:

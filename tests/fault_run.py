@@ -15,7 +15,9 @@ FAULT is one of:
 * ``two-sigints-in-save``: two real SIGINTs at that point (the second raises at once);
 * ``sigint-importing-numpy``: a real SIGINT while the script's imports run;
 * ``sigint-in-test-eval``: a real SIGINT as the final test-set evaluation starts;
-* ``sigint-in-plots``: (regressor) a real SIGINT as the PNG, GIF and CSV are written.
+* ``sigint-in-plots``: (regressor) a real SIGINT as the PNG, GIF and CSV are written;
+* ``kill-after=<kind>#<n>`` (regressor): kill -9 after the n-th os.fsync, os.symlink,
+  os.replace or shutil.rmtree while the outputs are switched in, e.g. ``symlink#1``.
 """
 import os
 import signal
@@ -115,4 +117,20 @@ else:
             os.kill(os.getpid(), signal.SIGINT)
             return real_save_outputs(*args, **kwargs)
         module.save_outputs = save_outputs
+    if fault.startswith('kill-after='):
+        import shutil
+        counts = {}
+
+        def killing(real, kind):
+            def wrapper(*args, **kwargs):
+                result = real(*args, **kwargs)
+                counts[kind] = counts.get(kind, 0) + 1
+                if fault == f'kill-after={kind}#{counts[kind]}':
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return result
+            return wrapper
+        os.fsync = killing(os.fsync, 'fsync')
+        os.symlink = killing(os.symlink, 'symlink')
+        os.replace = killing(os.replace, 'replace')
+        shutil.rmtree = killing(shutil.rmtree, 'rmtree')
     module.main()

@@ -298,8 +298,10 @@ def test_glob_spaces_and_non_ascii_in_paths_work_like_plain_names(tmp_path, monk
     assert os.listdir('run?') and consistent('ckpt é 1') == f'{NAME}-0'
     quiet(reg.main, ['--iterations', '21', '--seed', '0', '--plot', 'file',
                      '--logdir', 'run*', '--plot-dir', 'plots [a] \\ é'])
-    assert sorted(os.listdir('plots [a] \\ é')) == ['.outputs.lock', 'cost_history.csv',
-                                                  'sin_cos_fit.gif', 'sin_cos_fit.png']
+    plots = 'plots [a] \\ é'  # the three names, links into the set's folder (.sin_cos_outputs*)
+    assert sorted(n for n in os.listdir(plots) if not n.startswith('.sin_cos_outputs')) == \
+        ['.outputs.lock', 'cost_history.csv', 'sin_cos_fit.gif', 'sin_cos_fit.png']
+    assert all(os.path.isfile(os.path.join(plots, n)) for n in reg.output_names(True))
     assert evaluate('ckpt é 1')['test_accuracy'] == result['test_accuracy']
     after = snapshot(tmp_path)
     assert {k: v for k, v in after.items() if k in before} == before  # run1, ckpt1 intact
@@ -393,7 +395,7 @@ def test_full_plot_dir_keeps_the_previous_set(tmp_path, capsys):
         quiet(reg.main, ['--iterations', '30', '--plot', 'file', '--seed', '0',
                          '--logdir', str(tmp_path / 'logs'), '--plot-dir', str(plots)])
         before = snapshot(plots)
-        assert len(before) == 3
+        assert len(before) == 6  # the three names, and the set's folder they lead into
         free = shutil.disk_usage(disk).free
         (disk / 'filler').write_bytes(b'\0' * (free - 64 * 1024))
         err = fails(reg.main, ['--iterations', '60', '--plot', 'file', '--seed', '1',
@@ -662,17 +664,25 @@ def test_sizes_larger_than_memory_are_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize('content', [b'', b'\x00\xff garbage \x80\n', b'not a checkpoint index\n'])
 def test_empty_or_garbage_index_is_no_checkpoint(content, tmp_path, capsys, finished):
+    """--eval: no checkpoint; training: the model files the index may have listed are
+    moved aside into orphaned-<time>/, intact, and the new run's model is the folder's."""
     ckpt = copy_of(finished, tmp_path)
     (ckpt / 'checkpoint').write_bytes(content)
+    before = snapshot(ckpt)
     err = fails(clf.main, ['--eval', *SMALL, '--ckpt-dir', str(ckpt)], capsys)
-    assert err == (f'error: no checkpoint in {ckpt}: its checkpoint file is empty or '
-                   f'unreadable; train again (run without --eval) or pass another --ckpt-dir')
+    assert err == (f'error: no checkpoint in {ckpt}: its checkpoint file is empty or not a '
+                   f'checkpoint index; train again (run without --eval) or pass another '
+                   f'--ckpt-dir')
     capsys.readouterr()
     result = quiet(clf.main, ['--training-iters', '2560', *SMALL, '--ckpt-dir', str(ckpt),
                               '--logdir', str(tmp_path / 'logs')])
     warning = one_line(capsys.readouterr().err, 'warning: ')
-    assert f'{ckpt}/checkpoint is empty or unreadable: treated as no checkpoint' in warning
+    assert f'{ckpt}/checkpoint is empty or not a checkpoint index: treated as no checkpoint' \
+        in warning
     assert evaluate(ckpt)['checkpoint'] == result['checkpoint']
+    aside, = [n for n in os.listdir(ckpt) if n.startswith('orphaned-')]
+    assert snapshot(ckpt / aside) == before  # nothing of the old folder was deleted
+    shutil.rmtree(ckpt / aside)
     no_leftovers(ckpt)
 
 
