@@ -10,8 +10,8 @@ state); what changes is how it is computed:
 (b) the steps are unrolled, with only h @ Wh inside;
 (c) step 0 skips h @ Wh and the forget gate (h_0 = c_0 = 0);
 (d) the backward is written by hand (tf.custom_gradient): per step, TensorFlow's fused
-    LSTMBlockCellGrad op for the elementwise part and one dh matmul; dWh for all steps
-    is one big matmul afterwards. The input layer's and the output layer's gradients
+    LSTMBlockCellGrad op for the elementwise part and one dh matmul (on Wh transposed
+    once); dWh for all steps is one big matmul afterwards. The input layer's and the output layer's gradients
     stay TensorFlow's own.
 """
 from tf1_compat.v1 import tf
@@ -87,6 +87,12 @@ def _lstm_last_h(gx, wh):
         no_peephole = tf.zeros([units])
         no_bias = tf.zeros([4 * units])
         no_x = tf.zeros([tf.shape(dh)[0], 0])  # x's part was folded out (gx)
+        # Wh transposed once for the 27 dh = dz @ Wh^T matmuls: oneDNN's matmul is faster on
+        # a plain [4H, H] operand than with transpose_b. A 2-D transpose here would be
+        # folded back into transpose_b by grappler's arithmetic optimizer, so this is the
+        # same transpose written over [H, 4, H], which that rewrite does not match.
+        wh_t = tf.reshape(tf.transpose(tf.reshape(wh, [units, 4, units]), [1, 2, 0]),
+                          [4 * units, units])
         dc = zeros
         dz = [None] * n_steps
         for t in reversed(range(n_steps)):
@@ -98,7 +104,7 @@ def _lstm_last_h(gx, wh):
                 i=i[t], cs=c[t], f=f[t] if t else zeros, o=o[t], ci=j[t], co=co[t],
                 cs_grad=dc, h_grad=dh, use_peephole=False)
             if t:
-                dh = tf.matmul(dz[t], wh, transpose_b=True)
+                dh = tf.matmul(dz[t], wh_t)
         # dWh of all steps as one matmul, [H, TB] @ [TB, 4H], on the dz that are
         # stacked for gx anyway; h_{-1} = 0 stands in for step 0's missing h @ Wh
         dgx = tf.stack(dz)
