@@ -18,7 +18,6 @@ if __name__ == '__main__':
 import contextlib
 import math
 import os
-import sys
 import time
 import types
 

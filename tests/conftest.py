@@ -18,6 +18,56 @@ if ROOT not in sys.path:
 DATA_DIR = os.path.join(ROOT, 'data')
 
 
+def quiet(main, argv):
+    """A script's main(argv) in this process, its printed lines swallowed: the result."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return main(argv)
+
+
+def main_and_stdout(main, argv):
+    """A script's main(argv) in this process: (the result, what it printed)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = main(argv)
+    return result, out.getvalue()
+
+
+SMALL = ['--hidden-units', '8', '--data-dir', DATA_DIR]  # a small, fast classifier
+
+
+@pytest.fixture(scope='module')
+def finished(tmp_path_factory):
+    """A checkpoint folder holding one finished run's model (8 units, seed 0) and the
+    test accuracy that run reported."""
+    import types
+    import mnist_lstm_classifier as clf
+    folder = tmp_path_factory.mktemp('finished')
+    result = quiet(clf.main, ['--training-iters', '2560', '--seed', '0', *SMALL,
+                              '--ckpt-dir', str(folder / 'ckpt'),
+                              '--logdir', str(folder / 'logs')])
+    return types.SimpleNamespace(dir=folder / 'ckpt', accuracy=result['test_accuracy'],
+                                 name=os.path.basename(result['checkpoint']))
+
+
+def copy_of(finished, tmp_path):
+    """A copy of the ``finished`` fixture's checkpoint folder, for a test to damage."""
+    import shutil
+    ckpt = tmp_path / 'ckpt'
+    shutil.copytree(finished.dir, ckpt)
+    return ckpt
+
+
+@pytest.fixture(scope='module')
+def tf115():
+    """The TF 1.15 oracle (tests/tf115/oracle.py), or a skip with the reason."""
+    from tf115 import oracle
+    try:
+        oracle.environment()
+    except oracle.Unavailable as e:
+        pytest.skip(f'TF 1.15 oracle unavailable: {e}')
+    return oracle
+
+
 def idx_bytes(array, magic):
     """IDX encoding, written from the format's definition: big-endian uint32 magic,
     big-endian uint32 dimensions, then the uint8 values."""

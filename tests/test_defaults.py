@@ -6,15 +6,13 @@ graph it builds is inspected (Adam's learning rate, variable and placeholder sha
 the default folders are where files land. A second run with other values shows every flag
 reaches the graph (not the module's constant that happens to equal the default).
 """
-import contextlib
-import io
 import os
 import types
 
 import numpy as np
 import pytest
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, quiet
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 
@@ -46,11 +44,6 @@ def adam_learning_rates(graph):
     assert ops
     with tf.Session(graph=graph) as sess:
         return {float(sess.run(op.inputs[5])) for op in ops}
-
-
-def quiet(main, argv):
-    with contextlib.redirect_stdout(io.StringIO()):
-        return main(argv)
 
 
 @pytest.fixture

@@ -28,21 +28,19 @@ import stat
 import subprocess
 import sys
 import time
-import types
 
-import filelock
 import pytest
 
-from conftest import DATA_DIR, ROOT, fails, signals_as_from_a_terminal
+from conftest import (ROOT, SMALL, copy_of, fails, quiet,
+                      signals_as_from_a_terminal)
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
-from run_safety import checkpoints, outputs
-from run_safety.cli import UserError, command_line
+from run_safety import checkpoints
+from run_safety.cli import UserError
 
 CLF = os.path.join(ROOT, 'mnist_lstm_classifier.py')
 REG = os.path.join(ROOT, 'sin_cos_lstm_regressor.py')
 FAULT = os.path.join(ROOT, 'tests', 'fault_run.py')
-SMALL = ['--hidden-units', '8', '--data-dir', DATA_DIR]
 NAME = 'model.ckpt'
 PARTS = ('.index', '.data-00000-of-00001', '.meta')
 STRACE = shutil.which('strace')
@@ -90,11 +88,6 @@ def snapshot(folder):
     return result
 
 
-def quiet(main, argv):
-    with contextlib.redirect_stdout(io.StringIO()):
-        return main(argv)
-
-
 def one_line(err, start='error: '):
     lines = [l for l in err.splitlines() if l.strip() and not l.startswith(('I0000', 'W0000'))
              and 'absl::InitializeLog' not in l and 'oneDNN' not in l
@@ -103,24 +96,6 @@ def one_line(err, start='error: '):
     assert len(lines) == 1 and 'Traceback' not in err, err
     assert lines[0].startswith(start), err
     return lines[0]
-
-
-@pytest.fixture(scope='module')
-def finished(tmp_path_factory):
-    """A checkpoint folder holding one finished run's model (8 units) and the test
-    accuracy that run reported."""
-    folder = tmp_path_factory.mktemp('finished')
-    result = quiet(clf.main, ['--training-iters', '2560', '--seed', '0', *SMALL,
-                              '--ckpt-dir', str(folder / 'ckpt'),
-                              '--logdir', str(folder / 'logs')])
-    return types.SimpleNamespace(dir=folder / 'ckpt', accuracy=result['test_accuracy'],
-                                 name=os.path.basename(result['checkpoint']))
-
-
-def copy_of(finished, tmp_path):
-    ckpt = tmp_path / 'ckpt'
-    shutil.copytree(finished.dir, ckpt)
-    return ckpt
 
 
 def evaluate(ckpt):

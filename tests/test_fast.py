@@ -194,16 +194,6 @@ def test_fast_and_static_unroll_together_is_one_line_error(capsys):
 
 # ----------------------------------------------------------- TF 1.15 (skips without it)
 
-@pytest.fixture(scope='module')
-def tf115():
-    from tf115 import oracle
-    try:
-        oracle.environment()
-    except oracle.Unavailable as e:
-        pytest.skip(f'TF 1.15 oracle unavailable: {e}')
-    return oracle
-
-
 def test_fast_checkpoint_restores_in_tf115(tf115, tmp_path):
     fast = run(ARGS + ['--fast', '--ckpt-dir', str(tmp_path / 'ckpt'),
                        '--logdir', str(tmp_path / 'logs')])

@@ -4,9 +4,7 @@ Every reference here is tests/np_reference.py, NumPy written from the TF 1.x sem
 sharing no code with the scripts or tf1_compat. Runs are tiny and seeded; graphs are built
 in their own tf.Graph so tests do not depend on each other's default graph.
 """
-import contextlib
 import glob
-import io
 import math
 import os
 import re
@@ -15,7 +13,7 @@ import types
 import numpy as np
 import pytest
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, main_and_stdout
 import np_reference as ref
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
@@ -37,13 +35,6 @@ N_TRAIN = 55000     # 60,000 training images minus the 5,000 validation ones
 TOL = dict(rtol=1e-5, atol=1e-5)  # float32 graph vs float64 NumPy
 
 
-def quiet(main, argv):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        result = main(argv)
-    return result, out.getvalue()
-
-
 @pytest.fixture(scope='module')
 def raw():
     """The MNIST files parsed here with gzip + NumPy (not with tf1_compat.input_data)."""
@@ -63,7 +54,7 @@ def raw():
 def clf_run(tmp_path_factory):
     """A short seeded training run of the real script (21 steps), checkpoint in tmp."""
     folder = tmp_path_factory.mktemp('fidelity_classifier')
-    result, _ = quiet(clf.main, ['--training-iters', str(128 * 21), '--seed', str(SEED),
+    result, _ = main_and_stdout(clf.main, ['--training-iters', str(128 * 21), '--seed', str(SEED),
                                  '--data-dir', DATA_DIR, '--ckpt-dir', str(folder / 'ckpt'),
                                  '--logdir', str(folder / 'logs')])
     return result
@@ -545,7 +536,7 @@ def test_classifier_default_loop_782_steps_40_prints_boundary_at_430(tmp_path, m
         return data
 
     monkeypatch.setattr(input_data, 'read_data_sets', recording_read)
-    result, stdout = quiet(clf.main, ['--hidden-units', '2', '--seed', str(SEED),
+    result, stdout = main_and_stdout(clf.main, ['--hidden-units', '2', '--seed', str(SEED),
                                       '--data-dir', DATA_DIR, '--ckpt-dir', str(tmp_path / 'ckpt'),
                                       '--logdir', str(tmp_path / 'logs')])
     lines = [l for l in stdout.splitlines() if l.startswith('step')]
@@ -585,7 +576,7 @@ def test_regressor_default_loop_200_iterations_10_costs(tmp_path, monkeypatch):
     monkeypatch.setattr(reg, 'get_batch', counting_get_batch)
     monkeypatch.setattr(tf, 'Session', RecordingSession)
     logdir = tmp_path / 'logs'
-    result, stdout = quiet(reg.main, ['--plot', 'none', '--seed', '0', '--logdir', str(logdir)])
+    result, stdout = main_and_stdout(reg.main, ['--plot', 'none', '--seed', '0', '--logdir', str(logdir)])
     monkeypatch.undo()
     assert calls == list(range(0, 4000, 20))  # 200 batches, each 20 points further
     assert len(train_runs) == 200

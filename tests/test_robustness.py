@@ -13,7 +13,6 @@ Run alone: python -m pytest -q tests/test_robustness.py (about 4 minutes on 2 co
 import contextlib
 import glob
 import hashlib
-import io
 import math
 import os
 import queue
@@ -25,12 +24,12 @@ import subprocess
 import sys
 import threading
 import time
-import types
 
 import psutil
 import pytest
 
-from conftest import DATA_DIR, ROOT, fails, signals_as_from_a_terminal
+from conftest import (DATA_DIR, ROOT, SMALL, copy_of, fails, quiet,
+                      signals_as_from_a_terminal)
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from run_safety import checkpoints
@@ -40,7 +39,6 @@ REG = os.path.join(ROOT, 'sin_cos_lstm_regressor.py')
 FAULT = os.path.join(ROOT, 'tests', 'fault_run.py')
 NAME = clf.CKPT_NAME
 TEMP = re.compile(r'tmp|tempstate|_temp')  # every temporary name TF or the project uses
-SMALL = ['--hidden-units', '8', '--data-dir', DATA_DIR]  # a small, fast classifier
 LINUX_ROOT = sys.platform.startswith('linux') and hasattr(os, 'geteuid') and os.geteuid() == 0
 needs_root = pytest.mark.skipif(not LINUX_ROOT, reason='mounts a small tmpfs: needs root on Linux')
 pytestmark = pytest.mark.skipif(os.name != 'posix', reason='POSIX signals (SIGKILL, SIGHUP, '
@@ -117,11 +115,6 @@ def one_line(err, start='error: '):
 
 
 
-def quiet(main, argv):
-    with contextlib.redirect_stdout(io.StringIO()):
-        return main(argv)
-
-
 def evaluate(ckpt):
     """--eval in this process: the test accuracy of the folder's current model."""
     return quiet(clf.main, ['--eval', *SMALL, '--ckpt-dir', str(ckpt)])
@@ -181,24 +174,6 @@ def tmpfs(path, size):
     finally:
         if subprocess.run(['umount', str(path)]).returncode:
             subprocess.run(['umount', '-l', str(path)])
-
-
-@pytest.fixture(scope='module')
-def finished(tmp_path_factory):
-    """A checkpoint folder holding one finished run's model (8 units, step 0) and the
-    test accuracy that run reported."""
-    folder = tmp_path_factory.mktemp('finished')
-    result = quiet(clf.main, ['--training-iters', '2560', '--seed', '0', *SMALL,
-                              '--ckpt-dir', str(folder / 'ckpt'),
-                              '--logdir', str(folder / 'logs')])
-    return types.SimpleNamespace(dir=folder / 'ckpt', accuracy=result['test_accuracy'],
-                                 name=os.path.basename(result['checkpoint']))
-
-
-def copy_of(finished, tmp_path):
-    ckpt = tmp_path / 'ckpt'
-    shutil.copytree(finished.dir, ckpt)
-    return ckpt
 
 
 # --- 1. One run per --ckpt-dir ------------------------------------------------------

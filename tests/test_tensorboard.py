@@ -4,9 +4,7 @@ The regressor writes into the logdir root and the classifier into
 <root>/mnist_lstm_classifier, the layout of the defaults (logs/ and
 logs/mnist_lstm_classifier/). TensorBoard names the root's run '.'.
 """
-import contextlib
 import glob
-import io
 import json
 import math
 import os
@@ -22,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, main_and_stdout
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from tensorboard.compat.proto import graph_pb2
@@ -41,13 +39,6 @@ SETTLE_SECONDS = 5
 
 # Direct connections only: an http_proxy in the environment must not see these requests.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def quiet(main, argv):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        result = main(argv)
-    return result, out.getvalue()
 
 
 def event_file_contents(folder):
@@ -70,9 +61,9 @@ def event_file_contents(folder):
 def logs(tmp_path_factory):
     root = tmp_path_factory.mktemp('tb_logs')
     ckpt = tmp_path_factory.mktemp('tb_ckpt')
-    reg_result, _ = quiet(reg.main, ['--iterations', '41', '--seed', '1', '--plot', 'none',
+    reg_result, _ = main_and_stdout(reg.main, ['--iterations', '41', '--seed', '1', '--plot', 'none',
                                      '--logdir', str(root)])
-    clf_result, clf_stdout = quiet(clf.main, [
+    clf_result, clf_stdout = main_and_stdout(clf.main, [
         '--training-iters', str(128 * 41), '--seed', '1', '--data-dir', DATA_DIR,
         '--ckpt-dir', str(ckpt), '--logdir', str(root / CLF_RUN)])
     return types.SimpleNamespace(

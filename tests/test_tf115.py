@@ -39,15 +39,6 @@ def tf_():
     return tf
 
 
-@pytest.fixture(scope='module')
-def tf115():
-    try:
-        oracle.environment()
-    except oracle.Unavailable as e:
-        pytest.skip(f'TF 1.15 oracle unavailable: {e}')
-    return oracle
-
-
 def script(name, *args, cwd):
     """Run one of the project's scripts; its stdout."""
     proc = subprocess.run([sys.executable, os.path.join(ROOT, name), *args], cwd=cwd,

@@ -12,16 +12,14 @@ and the command that remakes it: tests/reference/make_tf115_reference.py):
 * the printed numbers of short --seed 1 runs of both scripts (41 steps, 41 iterations),
   and the names, shapes and dtypes in the checkpoint TF 1.15 wrote.
 """
-import contextlib
 import hashlib
-import io
 import json
 import os
 
 import numpy as np
 import pytest
 
-from conftest import DATA_DIR, ROOT
+from conftest import DATA_DIR, ROOT, main_and_stdout
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 
@@ -36,13 +34,6 @@ SEED = REF['seed']
 def tf():
     reg.load_tensorflow()
     return clf.load_tensorflow()
-
-
-def quiet(main, argv):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        result = main(argv)
-    return result, out.getvalue()
 
 
 def random_op_seeds(graph):
@@ -124,7 +115,7 @@ def test_seed_1_regressor_prints_tf115s_costs(tf, tmp_path):
     """python sin_cos_lstm_regressor.py --seed 1 --iterations 41: TF 1.15's printed
     cost lines, text for text; the last cost within float noise."""
     expected = REF['regressor_run']
-    result, stdout = quiet(reg.main, ['--seed', str(SEED), '--iterations', str(expected['iterations']),
+    result, stdout = main_and_stdout(reg.main, ['--seed', str(SEED), '--iterations', str(expected['iterations']),
                                       '--plot', 'none', '--logdir', str(tmp_path / 'logs')])
     assert [l for l in stdout.splitlines() if l.startswith('cost:')] == expected['printed']
     assert len(expected['printed']) == 3
@@ -136,7 +127,7 @@ def test_seed_1_classifier_prints_tf115s_accuracies_and_checkpoint(tf, tmp_path)
     printed batch accuracies, saves, best checkpoint and its test accuracy; the checkpoint
     holds TF 1.15's variable names, shapes and dtypes (Adam slots included)."""
     expected = REF['classifier_run']
-    result, stdout = quiet(clf.main, [
+    result, stdout = main_and_stdout(clf.main, [
         '--seed', str(SEED), '--training-iters', str(expected['training_iters']),
         '--data-dir', DATA_DIR, '--ckpt-dir', str(tmp_path / 'ckpt'),
         '--logdir', str(tmp_path / 'logs')])

@@ -6,7 +6,6 @@ independent reference: TF 1.x's DataSet.next_batch transcribed from its source
 (tensorflow/contrib/learn/python/learn/datasets/mnist.py), NumPy's sin and cos,
 TensorFlow's own tf.train.latest_checkpoint, the umask.
 """
-import contextlib
 import functools
 import io
 import os
@@ -15,18 +14,11 @@ import stat
 import numpy as np
 import pytest
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, main_and_stdout
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from run_safety import checkpoints, cli
 from tf1_compat import input_data
-
-
-def quiet(main, argv):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        result = main(argv)
-    return result, out.getvalue()
 
 
 @pytest.fixture
@@ -134,7 +126,7 @@ def test_regressor_plot_shows_target_cos_and_the_first_rows_prediction(tf, tmp_p
     monkeypatch.setattr(tf, 'Session', Recording)
     monkeypatch.setattr(reg, 'save_outputs', capture)
     batch, steps, iterations = 3, 7, 4
-    quiet(reg.main, ['--iterations', str(iterations), '--batch-size', str(batch),
+    main_and_stdout(reg.main, ['--iterations', str(iterations), '--batch-size', str(batch),
                      '--time-steps', str(steps), '--plot', 'file', '--seed', '2',
                      '--logdir', str(tmp_path)])
     from matplotlib.colors import to_hex
@@ -157,7 +149,7 @@ def test_regressor_plot_shows_target_cos_and_the_first_rows_prediction(tf, tmp_p
 
 def classifier_seeded(tf, folder, seed):
     """A 3-step run (one print, at step 0, saved): its printed accuracy and checkpoint."""
-    result, stdout = quiet(clf.main, [
+    result, stdout = main_and_stdout(clf.main, [
         '--seed', str(seed), '--training-iters', '192', '--batch-size', '64',
         '--hidden-units', '16', '--data-dir', DATA_DIR, '--ckpt-dir', str(folder / 'ckpt'),
         '--logdir', str(folder / 'logs')])
@@ -178,7 +170,7 @@ def test_classifier_seed_0_repeats_itself_and_differs_from_seed_1(tf, tmp_path):
 
 
 def regressor_seeded(folder, seed):
-    result, stdout = quiet(reg.main, ['--seed', str(seed), '--iterations', '2', '--plot', 'none',
+    result, stdout = main_and_stdout(reg.main, ['--seed', str(seed), '--iterations', '2', '--plot', 'none',
                                       '--logdir', str(folder)])
     return stdout.splitlines()[0], result['final_cost']
 
@@ -201,7 +193,7 @@ def test_batch_size_equal_to_the_training_images_trains_one_more_is_refused(
                         functools.partial(input_data.read_data_sets, validation_size=5))
     argv = ['--training-iters', '50', '--hidden-units', '8', '--seed', '0',
             '--data-dir', str(tiny_mnist[0]), '--logdir', str(tmp_path / 'logs')]
-    result, stdout = quiet(clf.main, argv + ['--batch-size', '25', '--ckpt-dir', str(tmp_path / 'ok')])
+    result, stdout = main_and_stdout(clf.main, argv + ['--batch-size', '25', '--ckpt-dir', str(tmp_path / 'ok')])
     assert result['steps'] == 2 and stdout.startswith('step 0/2  batch accuracy')
     err = fails(clf.main, argv + ['--batch-size', '26', '--ckpt-dir', str(tmp_path / 'no')], capsys)
     assert '--batch-size 26 is larger than the 25 training images' in err
@@ -302,7 +294,7 @@ def umask(request):
 def test_outputs_modes_follow_the_umask(tf, tmp_path, umask):
     """The regressor's PNG, GIF, CSV and metrics JSON, and a checkpoint index: each gets
     0666 & ~umask, as any file the user writes (0644 under 022, 0600 under 077)."""
-    quiet(reg.main, ['--iterations', '1', '--plot', 'file', '--logdir', str(tmp_path / 'logs'),
+    main_and_stdout(reg.main, ['--iterations', '1', '--plot', 'file', '--logdir', str(tmp_path / 'logs'),
                      '--metrics-json', str(tmp_path / 'm.json')])
     checkpoints.write_index(str(tmp_path), 'model.ckpt-1', ['model.ckpt-1'])
     paths = [tmp_path / 'logs' / n for n in ('sin_cos_fit.png', 'sin_cos_fit.gif', 'cost_history.csv')]
