@@ -47,7 +47,7 @@ SKIP = {
         'speed measurement (a full default run); not part of the suite (bench/README.md)',
     'pip install "tensorflow[and-cuda]==2.21.0"':
         'needs an NVIDIA GPU and downloads several GB; this machine has no GPU',
-    'python tests/tools/mutate.py           # 7-10 min on 2 idle cores, 20-40 min under load':
+    'python tests/tools/mutate.py           # 14 min on 2 shared cores (the last result, below)':
         'runs tests once per mutant, minutes long; its --list is run',
     'nox -db uv          # Windows: .venv\\Scripts\\nox -db uv':
         'the suite once per Python, in fresh environments: CI runs it (.ci/run)',
