@@ -18,6 +18,20 @@ if ROOT not in sys.path:
 DATA_DIR = os.path.join(ROOT, 'data')
 
 
+def snapshot(folder, locks=False):
+    """Every file under ``folder`` with its content hash; the lock files (``.lock``,
+    ``.lock.pid``, ``.save.lock``, ``.outputs.lock``) only with ``locks=True``."""
+    result = {}
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            if not locks and (name.startswith('.lock') or name in ('.save.lock', '.outputs.lock')):
+                continue
+            path = os.path.join(dirpath, name)
+            with open(path, 'rb') as f:
+                result[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
+    return result
+
+
 def quiet(main, argv):
     """A script's main(argv) in this process, its printed lines swallowed: the result."""
     with contextlib.redirect_stdout(io.StringIO()):

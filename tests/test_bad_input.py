@@ -2,7 +2,6 @@
 no traceback, and no file damaged or left half-written (README: Troubleshooting)."""
 import contextlib
 import gzip
-import hashlib
 import io
 import os
 import shutil
@@ -14,7 +13,7 @@ import urllib.error
 
 import pytest
 
-from conftest import (DATA_DIR, ROOT, fails, idx_bytes, posix_signals,
+from conftest import (DATA_DIR, ROOT, fails, idx_bytes, posix_signals, snapshot,
                       signals_as_from_a_terminal, write_gz)
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
@@ -23,17 +22,6 @@ from tf1_compat import input_data
 NAMES = [input_data.TRAIN_IMAGES, input_data.TRAIN_LABELS,
          input_data.TEST_IMAGES, input_data.TEST_LABELS]
 
-
-
-def snapshot(folder):
-    """Every file under ``folder`` with its content hash."""
-    result = {}
-    for dirpath, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            with open(path, 'rb') as f:
-                result[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return result
 
 
 @pytest.fixture
@@ -77,10 +65,10 @@ def test_data_dir_missing_or_empty_offline(tmp_path, capsys, offline, setup):
 
 def test_one_file_missing_offline(data_copy, tmp_path, capsys, offline):
     os.remove(data_copy / input_data.TEST_LABELS)
-    before = snapshot(data_copy)
+    before = snapshot(data_copy, locks=True)
     err = fails(clf.main, clf_argv(tmp_path, data=data_copy), capsys)
     assert f'{input_data.TEST_LABELS} is missing and could not be downloaded' in err
-    assert snapshot(data_copy) == before
+    assert snapshot(data_copy, locks=True) == before
 
 
 def truncate(path):
@@ -123,10 +111,11 @@ def directory(path):
 def test_damaged_data_file(data_copy, tmp_path, capsys, damage, message):
     path = data_copy / input_data.TEST_LABELS
     damage(path)
-    before = snapshot(data_copy)
+    before = snapshot(data_copy, locks=True)
     err = fails(clf.main, clf_argv(tmp_path, data=data_copy), capsys)
     assert message in err and str(data_copy) in err
-    assert snapshot(data_copy) == before  # the reader never writes over the user's files
+    # the reader never writes over the user's files
+    assert snapshot(data_copy, locks=True) == before
     assert not (tmp_path / 'ckpt').exists() or os.listdir(tmp_path / 'ckpt') == []
 
 
@@ -274,12 +263,12 @@ def test_eval_with_corrupt_checkpoint(small_checkpoint, tmp_path, capsys, part):
     shutil.copytree(small_checkpoint.dir, ckpt)
     damaged = [p for p in ckpt.iterdir() if p.name.endswith(part)][0]
     truncate(damaged)
-    before = snapshot(ckpt)
+    before = snapshot(ckpt, locks=True)
     err = fails(clf.main, ['--eval', '--data-dir', DATA_DIR, '--ckpt-dir', str(ckpt),
                            '--hidden-units', '16'], capsys)
     assert 'checkpoint' in err and str(ckpt) in err
     assert 'corrupt' in err or 'could not be restored' in err
-    assert snapshot(ckpt) == before
+    assert snapshot(ckpt, locks=True) == before
 
 
 # --- During training ----------------------------------------------------------------
@@ -287,12 +276,12 @@ def test_eval_with_corrupt_checkpoint(small_checkpoint, tmp_path, capsys, part):
 def test_nan_cost_stops_and_keeps_the_good_checkpoint(small_checkpoint, tmp_path, capsys):
     ckpt = tmp_path / 'ckpt'
     shutil.copytree(small_checkpoint.dir, ckpt)
-    before = snapshot(ckpt)
+    before = snapshot(ckpt, locks=True)
     err = fails(clf.main, ['--lr', '1e38', '--hidden-units', '16', '--training-iters', '2560',
                            '--data-dir', DATA_DIR, '--ckpt-dir', str(ckpt),
                            '--logdir', str(tmp_path / 'logs')], capsys)
     assert 'the cost became nan' in err and 'step 0' in err and 'try a smaller --lr' in err
-    assert snapshot(ckpt) == before
+    assert snapshot(ckpt, locks=True) == before
     with contextlib.redirect_stdout(io.StringIO()):
         result = clf.main(['--eval', '--data-dir', DATA_DIR, '--ckpt-dir', str(ckpt),
                            '--hidden-units', '16'])

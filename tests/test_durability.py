@@ -31,7 +31,7 @@ import time
 
 import pytest
 
-from conftest import (ROOT, SMALL, copy_of, fails, quiet,
+from conftest import (ROOT, SMALL, copy_of, fails, quiet, snapshot,
                       signals_as_from_a_terminal)
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
@@ -73,19 +73,6 @@ def finished_model(folder, step, content='old'):
 
 def content(folder, prefix):
     return {part: open(os.path.join(folder, prefix + part)).read() for part in PARTS}
-
-
-def snapshot(folder):
-    """Every file under ``folder`` with its content hash (lock files excluded)."""
-    result = {}
-    for dirpath, _, names in os.walk(folder):
-        for name in names:
-            if name.startswith('.lock') or name in ('.save.lock', '.outputs.lock'):
-                continue
-            path = os.path.join(dirpath, name)
-            with open(path, 'rb') as f:
-                result[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return result
 
 
 def one_line(err, start='error: '):
@@ -312,6 +299,15 @@ def build(folder, files):
     return folder
 
 
+def stub_run(folder, steps=(0, 20)):
+    """A run with the StubSaver: saves at ``steps``, then finish() (by default, over a
+    finished model at step 0, a rerun whose step 0 collides with it)."""
+    with checkpoints.TrainingRun(folder, NAME) as run:
+        for step in steps:
+            run.save(StubSaver(), None, step)
+        run.finish()
+
+
 @posix
 def test_a_power_cut_at_any_point_of_a_run_leaves_a_complete_model(tmp_path, monkeypatch):
     """A rerun over a finished model (step 0, so the rerun's step 0 collides with it):
@@ -327,10 +323,7 @@ def test_a_power_cut_at_any_point_of_a_run_leaves_a_complete_model(tmp_path, mon
     finished_model(folder, 0, 'old')
     journal = Journal(folder, monkeypatch)
     with contextlib.redirect_stderr(io.StringIO()):
-        with checkpoints.TrainingRun(folder, NAME) as run:
-            run.save(StubSaver(), None, 0)
-            run.save(StubSaver(), None, 20)
-            run.finish()
+        stub_run(folder)
     monkeypatch.undo()
     states = journal.states()
     seen = set()
@@ -380,10 +373,7 @@ def test_each_file_is_fsynced_before_the_index_rename_and_the_folder_after(tmp_p
     finished_model(folder, 5, 'old')
     journal = Journal(folder, monkeypatch)
     with contextlib.redirect_stderr(io.StringIO()):
-        with checkpoints.TrainingRun(folder, NAME) as run:
-            run.save(StubSaver(), None, 7)
-            run.save(StubSaver(), None, 9)
-            run.finish()
+        stub_run(folder, steps=(7, 9))
     monkeypatch.undo()
     ev = journal.events
     commits = [i for i, (op, name) in enumerate(ev) if op == 'replace' and name == 'checkpoint']
@@ -407,15 +397,6 @@ def test_each_file_is_fsynced_before_the_index_rename_and_the_folder_after(tmp_p
     # the old model is deleted only after finish()'s commit
     old_removes = [i for i, e in enumerate(ev) if e[0] == 'remove' and e[1].startswith(f'{NAME}-5')]
     assert old_removes and min(old_removes) > commits[-1]
-
-
-def stub_run(folder):
-    """Saves at steps 0 and 20, then finish() (over a finished model at step 0: a rerun
-    whose step 0 collides with it)."""
-    with checkpoints.TrainingRun(folder, NAME) as run:
-        run.save(StubSaver(), None, 0)
-        run.save(StubSaver(), None, 20)
-        run.finish()
 
 
 @pytest.mark.parametrize('start', ['finished', 'fresh'])

@@ -12,7 +12,6 @@ Run alone: python -m pytest -q tests/test_robustness.py (about 4 minutes on 2 co
 """
 import contextlib
 import glob
-import hashlib
 import math
 import os
 import queue
@@ -28,7 +27,7 @@ import time
 import psutil
 import pytest
 
-from conftest import (DATA_DIR, ROOT, SMALL, copy_of, fails, quiet,
+from conftest import (DATA_DIR, ROOT, SMALL, copy_of, fails, quiet, snapshot,
                       signals_as_from_a_terminal)
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
@@ -118,19 +117,6 @@ def one_line(err, start='error: '):
 def evaluate(ckpt):
     """--eval in this process: the test accuracy of the folder's current model."""
     return quiet(clf.main, ['--eval', *SMALL, '--ckpt-dir', str(ckpt)])
-
-
-def snapshot(folder):
-    """Every file under ``folder`` with its content hash (lock files excluded)."""
-    result = {}
-    for dirpath, _, files in os.walk(folder):
-        for name in files:
-            if name.startswith('.lock') or name in ('.save.lock', '.outputs.lock'):
-                continue
-            with open(os.path.join(dirpath, name), 'rb') as f:
-                result[os.path.relpath(os.path.join(dirpath, name), folder)] = \
-                    hashlib.sha256(f.read()).hexdigest()
-    return result
 
 
 def consistent(ckpt):
