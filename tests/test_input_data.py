@@ -1,4 +1,4 @@
-"""The MNIST reader against TF 1.x's documented behaviour (TF1_SEMANTICS.md)."""
+"""The MNIST reader against TF 1.x's behaviour (docs/tf1-semantics.md)."""
 import os
 
 import numpy as np
@@ -134,7 +134,7 @@ def test_missing_file_is_downloaded_and_verified(tiny_mnist, tmp_path_factory):
 
 
 def test_shipped_data_matches_mnist():
-    """data/ holds the real MNIST: class counts as published (../shared/mnist README)."""
+    """data/ holds the real MNIST: the class counts data/README.md gives."""
     from conftest import DATA_DIR
     mnist = input_data.read_data_sets(DATA_DIR, validation_size=0)
     assert mnist.train.images.shape == (60000, 784) and mnist.test.images.shape == (10000, 784)
