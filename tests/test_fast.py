@@ -218,7 +218,7 @@ def test_tf115_checkpoint_restores_in_fast_eval(tf115, tmp_path):
 # ----------------------------------------------------------- long: the whole default run
 
 # python mnist_lstm_classifier.py --seed 1 (the default graph): test accuracy 0.9481,
-# TF 1.15's own number (tests/test_tf115.py checks the two are equal; README).
+# TF 1.15's own number (tests/test_tf115.py checks the two are equal; docs/testing.md).
 DEFAULT_SEED_1_TEST_ACCURACY = 0.9481
 
 
