@@ -1,4 +1,4 @@
-"""Issue #17: a finished model is never lost, whatever fails: an index that cannot be
+"""A finished model is never lost, whatever fails: an index that cannot be
 read, a failing disk call, a power cut, a kill -9 between the regressor's writes, a
 stopped process holding a lock.
 
@@ -150,7 +150,8 @@ def test_a_read_error_on_the_index_stops_the_run_and_changes_nothing(tmp_path, m
 def test_a_real_eio_on_the_index_stops_training_and_eval_keeps_the_model(tmp_path, finished):
     """strace injects one EIO into the openat of <ckpt>/checkpoint: training stops with
     one line naming the index, nothing in the folder changes, and --eval afterwards
-    gives the finished run's accuracy (the issue's run restored other weights)."""
+    gives the finished run's accuracy (not another model's weights, which an unreadable
+    index once made it restore)."""
     ckpt = copy_of(finished, tmp_path)
     before = snapshot(ckpt)
     proc = subprocess.run(

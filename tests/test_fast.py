@@ -138,7 +138,7 @@ def test_fast_graph_is_unrolled_with_the_fused_backward():
 
 
 def test_every_accuracy_pass_uses_the_fast_forward(monkeypatch, tmp_path):
-    """Item 4 of issue #18: with --fast, the every-20 batch accuracy (g.accuracy), the
+    """With --fast, the every-20 batch accuracy (g.accuracy), the
     --select-on validation pass and the test set (evaluate(): g.correct_pred), in training
     and in --eval, run on the fast graph, in the fast session config."""
     graphs, configs = [], []

@@ -113,7 +113,7 @@ def test_importing_a_script_has_no_side_effects(name, tmp_path, monkeypatch, cap
         assert capsys.readouterr().out == ''
     finally:
         # the module object is shared with every test file that imported it: give it
-        # back with TensorFlow loaded, as it was (issue #21, item 9)
+        # back with TensorFlow loaded, as it was, or the next test to use it finds tf None
         module.load_tensorflow()
 
 

@@ -1,4 +1,4 @@
-"""Issue #9: robustness under real faults, for both scripts.
+"""Robustness under real faults, for both scripts.
 
 Every fault here is real: concurrent processes, real signals (SIGINT, SIGTERM,
 SIGHUP, SIGKILL) sent to real processes, a really full or read-only filesystem (a
@@ -492,7 +492,7 @@ def test_nohup_keeps_running_when_the_terminal_closes(tmp_path):
 
 def test_ctrl_c_loop_right_after_a_save():
     """tests/tools/ctrl_c_loop.py with a few tries: each a clean exit 130 and a readable
-    checkpoint (the full 100-try run is in the report of issue #9)."""
+    checkpoint (the full 100-try run and its last result: docs/testing.md)."""
     proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'tools', 'ctrl_c_loop.py'),
                            '--tries', '4'], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
