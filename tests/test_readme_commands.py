@@ -150,6 +150,7 @@ def shell_runs(tmp_path_factory):
                     'shell blocks with bash (the Windows blocks are WINDOWS_ONLY)')
 @pytest.mark.parametrize('number, lines', SHELL_BLOCKS,
                          ids=[f'line{n}' for n, _ in SHELL_BLOCKS])
+@pytest.mark.needs('bash')
 def test_shell_block_runs_as_printed(number, lines, shell_runs):
     status, per_command, whole = shell_runs[number]
     assert status == 0, f'README.md line {number}: bash exited {status}:\n{whole[-3000:]}'
