@@ -25,6 +25,7 @@ import tempfile
 
 NOBODY = 65534  # the unprivileged user the tests run a script as (uid and gid)
 AS_NOBODY = ['setpriv', f'--reuid={NOBODY}', f'--regid={NOBODY}', '--clear-groups']
+SCRIPTS = ('mnist_lstm_classifier.py', 'sin_cos_lstm_regressor.py')
 # Every top-level module the scripts import from their requirements (requirements.txt).
 SCRIPT_MODULES = ('numpy', 'tensorflow', 'matplotlib', 'PIL', 'psutil', 'filelock')
 
@@ -117,14 +118,18 @@ def as_other_user(root):
     try:
         _readable_copy(root, os.path.join(folder, 'repo'))
         python = [*AS_NOBODY, sys.executable]
-        probe = ('import importlib.util, sys; import numpy; '
-                 'missing = [m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]; '
+        scripts = [os.path.join(folder, 'repo', name) for name in SCRIPTS]
+        # as nobody: the copied scripts read, the requirements found (numpy imported)
+        probe = ('import importlib.util, sys; [open(p).close() for p in sys.argv[1:3]]; '
+                 'import numpy; '
+                 'missing = [m for m in sys.argv[3:] if importlib.util.find_spec(m) is None]; '
                  'sys.exit("cannot import " + ", ".join(missing) if missing else 0)')
-        proc = subprocess.run([*python, '-c', probe, *SCRIPT_MODULES], capture_output=True,
-                              text=True, cwd=folder, env={**os.environ, 'HOME': folder})
+        proc = subprocess.run([*python, '-c', probe, *scripts, *SCRIPT_MODULES],
+                              capture_output=True, text=True, cwd=folder,
+                              env={**os.environ, 'HOME': folder})
         if proc.returncode != 0:
             where = unreachable([sys.executable, os.path.realpath(sys.executable), sys.prefix,
-                                 *site_packages()])
+                                 *site_packages(), *scripts])
             shutil.rmtree(folder, ignore_errors=True)
             if where:
                 return None, None, (f'user nobody cannot {where}, so cannot run this '
