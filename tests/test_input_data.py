@@ -108,6 +108,7 @@ def test_missing_file_offline_names_file_and_leaves_nothing(tiny_mnist):
     assert sorted(os.listdir(folder)) == before
 
 
+@pytest.mark.needs('loopback')  # the download server is on 127.0.0.1
 def test_missing_file_is_downloaded_and_verified(tiny_mnist, tmp_path_factory):
     """A local HTTP server stands in for the mirror."""
     import functools

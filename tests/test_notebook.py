@@ -21,6 +21,7 @@ import urllib.request
 
 import pytest
 
+from conftest import require
 from readme_blocks import (NOTEBOOKS, READMES, blocks, copy_repository, notebook_recipe,
                            outside_environment, quick, read, run_block, twin)
 
@@ -75,6 +76,7 @@ def test_both_readmes_give_the_same_recipe():
 
 @pytest.fixture(scope='module')
 def executed(tmp_path_factory):
+    require('bash', 'loopback')  # the kernel install; the kernel's and TensorBoard's ports
     base = tmp_path_factory.mktemp('notebook')
     folder = base / 'work'          # where the notebook is: the clone beside it
     folder.mkdir()

@@ -160,6 +160,7 @@ def shell_runs(tmp_path_factory):
                     'shell blocks with bash (the Windows blocks are WINDOWS_ONLY)')
 @pytest.mark.parametrize('page, number, lines', SHELL_BLOCKS,
                          ids=[f'{p}:line{n}' for p, n, _ in SHELL_BLOCKS])
+@pytest.mark.needs('bash')
 def test_shell_block_runs_as_printed(page, number, lines, shell_runs):
     status, per_command, whole = shell_runs[page, number]
     assert status == 0, f'{page} line {number}: bash exited {status}:\n{whole[-3000:]}'
