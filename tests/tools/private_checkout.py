@@ -1,4 +1,4 @@
-"""The suite where other users cannot read (issue #27): a clone of this repository in a
+"""The suite where other users cannot read: a clone of this repository in a
 root-only (0700) folder, as `git clone` under /root or `mktemp -d` makes it, tested twice:
 
 1. with this Python's environment (CI's: .venv in CI's checkout), which may be readable
