@@ -96,8 +96,8 @@ MUTANTS = [
     M('clf-no-adopt-old', CKPTS, '            if self.kept is not None:\n                self._delete(self.kept)\n            self.kept = None',
       '            pass\n            self.kept = None', [CLASSIFIER, PLUMBING],
       "finish() leaves an older run's model beside the new one"),
-    M('clf-best-acc-is-score', CLF, 'best_step, best_batch_acc = step, float(test_acc)',
-      'best_step, best_batch_acc = step, float(score)', [KEEP],
+    M('clf-best-acc-is-score', CLF, 'progress.saved(step, test_acc)',
+      'progress.saved(step, score)', [KEEP],
       'with --select-on validation, report the validation score as the batch accuracy'),
     M('clf-best-validation-wrong', CLF, "result['best_validation_accuracy'] = max_acc",
       "result['best_validation_accuracy'] = test_accuracy", [KEEP],
@@ -112,15 +112,15 @@ MUTANTS = [
       'for start in range(0, n - g.batch_size + 1, g.batch_size):', [KEEP],
       'the last, partial batch is never evaluated'),
     # ---------------------------------------------------------------- --select-on validation
-    M('clf-validation-on-test', CLF, 'score = evaluate(sess, g, mnist.validation)',
-      'score = evaluate(sess, g, mnist.test)', [KEEP],
+    M('clf-validation-on-test', CLF, 'score = evaluate(self.sess, self.g, self.mnist.validation)',
+      'score = evaluate(self.sess, self.g, self.mnist.test)', [KEEP],
       '--select-on validation scores on the test set (reviewer)'),
-    M('clf-validation-ignored', CLF, "                    if args.select_on == 'validation':\n"
-      "                        score = evaluate",
-      "                    if args.select_on == 'never':\n                        score = evaluate",
+    M('clf-validation-ignored', CLF, "        if args.select_on == 'validation':\n"
+      "            score = evaluate",
+      "        if args.select_on == 'never':\n            score = evaluate",
       [KEEP], '--select-on validation picks on the batch accuracy'),
-    M('clf-validation-not-saved-on', CLF, '                        line += f\'  validation accuracy {score:.4f}\'\n',
-      '                        line += f\'  validation accuracy {score:.4f}\'; score = test_acc\n',
+    M('clf-validation-not-saved-on', CLF, '            self.line += f\'  validation accuracy {score:.4f}\'\n',
+      '            self.line += f\'  validation accuracy {score:.4f}\'; score = test_acc\n',
       [KEEP], 'prints the validation accuracy but picks on the batch accuracy'),
     # ---------------------------------------------------------------- defaults and flags
     M('clf-lr-default', CLF, "default=lr, help='learning rate", "default=0.01, help='learning rate",
