@@ -6,7 +6,7 @@ Two kinds of test for each promise: fast in-process ones with a stub Saver (the 
 operations recorded or failed by monkeypatching os), which run everywhere, and real
 ones (strace's fault injection and syscall trace, a non-root user via setpriv, kill
 -9 of a real process), which skip with a reason where the tool is missing
-(tests/machine.py checks each).
+(tests/helpers/machine.py checks each).
 
 The power-cut simulation records the checkpoint folder at every file operation of a
 run and rebuilds it as it would be after power loss at that point: the directory
@@ -41,11 +41,11 @@ from run_safety.cli import UserError
 
 CLF = os.path.join(ROOT, 'mnist_lstm_classifier.py')
 REG = os.path.join(ROOT, 'sin_cos_lstm_regressor.py')
-FAULT = os.path.join(ROOT, 'tests', 'fault_run.py')
+FAULT = os.path.join(ROOT, 'tests', 'helpers', 'fault_run.py')
 NAME = 'model.ckpt'
 PARTS = ('.index', '.data-00000-of-00001', '.meta')
 STRACE = shutil.which('strace')
-needs_strace = pytest.mark.needs('strace')  # installed, and allowed to trace (tests/machine.py)
+needs_strace = pytest.mark.needs('strace')  # installed, and allowed to trace (tests/helpers/machine.py)
 posix = pytest.mark.skipif(os.name != 'posix', reason='POSIX signals and folder fsync')
 
 
@@ -707,7 +707,7 @@ def test_sigterm_stops_a_run_waiting_for_a_stopped_eval(where, tmp_path):
     folder.mkdir()
     script = (
         'import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]\n'
-        'from test_durability import StubSaver, NAME\n'
+        'from test_checkpoint_durability import StubSaver, NAME\n'
         'from run_safety import checkpoints\n'
         'from run_safety.cli import command_line\n'
         'with command_line():\n'

@@ -1,4 +1,5 @@
-"""The project's promises about itself: CI runs what the README tells users to run."""
+"""Install and CI: the README's quick start, CI running the README's test command, the
+supported Pythons and the pinned requirements for each."""
 import ast
 import importlib
 import os

@@ -45,14 +45,14 @@ INPUT = 'tests/test_input_data.py'
 BAD = 'tests/test_bad_input.py'
 ANYDIR = 'tests/test_any_directory.py'
 NOTEBOOK = 'tests/test_notebook.py'
-PLUMBING = 'tests/test_plumbing.py'
+PLUMBING = 'tests/test_run_safety.py'
 CKPTS = 'run_safety/checkpoints.py'
 CLI = 'run_safety/cli.py'
 UV = 'tests/test_user_visible.py'
 REFERENCE = 'tests/test_tf115_reference.py'
 ORACLE = 'tests/test_tf115.py'
 PLOT = f'{UV}::test_regressor_plot_shows_target_cos_and_the_first_rows_prediction'
-DURABLE = 'tests/test_durability.py'
+DURABLE = 'tests/test_checkpoint_durability.py'
 F_CLF = [f'{FIDELITY}::test_classifier_logits_match_numpy_lstm',
          f'{FIDELITY}::test_classifier_two_output_methods_agree',
          f'{FIDELITY}::test_adam_hyperparameters_are_tf1_defaults',
@@ -304,9 +304,9 @@ MUTANTS = [
       'with --select-on validation the final line names the batch accuracy'),
     # ---------------------------------------------------------------- the Python matrix (noxfile.py)
     M('matrix-skip-ignored', 'noxfile.py', '        if version in leave_out:\n',
-      '        if False:\n', ['tests/test_matrix.py'], 'MATRIX_SKIP leaves no version out'),
+      '        if False:\n', ['tests/test_python_matrix.py'], 'MATRIX_SKIP leaves no version out'),
     M('matrix-other-version-taken', 'noxfile.py', 'elif probed[0] != version:', 'elif False:',
-      ['tests/test_matrix.py'], "python3.X on PATH taken though it runs another version"),
+      ['tests/test_python_matrix.py'], "python3.X on PATH taken though it runs another version"),
     # ================================================================ by class of mistake
     # Each class below is a kind of mistake, with a mutant at every place it can be made;
     # the tests named are the ones that must see it (tests/test_user_visible.py and the
