@@ -46,6 +46,15 @@ def main_and_stdout(main, argv):
     return result, out.getvalue()
 
 
+@pytest.fixture
+def tf():
+    """TensorFlow (tf.compat.v1) as both scripts load it, each script's ``tf`` set."""
+    import mnist_lstm_classifier as clf
+    import sin_cos_lstm_regressor as reg
+    reg.load_tensorflow()
+    return clf.load_tensorflow()
+
+
 SMALL = ['--hidden-units', '8', '--data-dir', DATA_DIR]  # a small, fast classifier
 
 

@@ -760,3 +760,86 @@ def test_a_name_the_c_locale_cannot_encode_is_said_so(tmp_path, finished):
         "error: --ckpt-dir 'ckpt \\udcc3\\udca9' cannot be encoded in this locale (ascii): use "
         "a UTF-8 locale (e.g. LC_ALL=C.UTF-8, or PYTHONUTF8=1) or an ASCII name")
     assert evaluate(ckpt) == finished.accuracy
+
+
+# ------------------------------------------------------------ 6. a crash at every step of a commit
+
+class Crash(BaseException):
+    """A kill: nothing catches it, not even the code that swallows OSError."""
+
+
+FILE_OPERATIONS = ('replace', 'rename', 'remove', 'unlink', 'link', 'rmdir')
+
+
+def crash_at(monkeypatch, k):
+    """From now on, the k-th file operation (rename, replace, remove, ...) raises Crash
+    instead of happening. Returns the list of the operations seen."""
+    seen = []
+    for name in FILE_OPERATIONS:
+        real = getattr(os, name)
+
+        def operation(*args, _real=real, _name=name, **kwargs):
+            seen.append(_name)
+            if len(seen) == k + 1:
+                raise Crash(f'{_name} {args}')
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(os, name, operation)
+    return seen
+
+
+@pytest.mark.parametrize('commit', ['finish', 'save'])
+def test_model_survives_a_crash_at_every_step_of_a_commit(tf, tmp_path, monkeypatch, commit):
+    """finish: a finished run's model (w = 1) is in the folder; a second run saves its best
+    (w = 2) and crashes at step k of finish(). save: a run's best so far (w = 1), then it
+    crashes at step k of saving a better one (w = 2). For every k: afterwards, and after
+    the next run has cleaned up, TensorFlow's own tf.train.latest_checkpoint names a
+    complete checkpoint holding one of the two models, never a deleted one."""
+    graph = tf.Graph()
+    with graph.as_default():
+        w = tf.get_variable('w', [], initializer=tf.zeros_initializer())
+        saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+    name = 'model.ckpt'
+
+    def train(folder, value, step, finish=True):
+        with checkpoints.TrainingRun(str(folder), name) as run, tf.Session(graph=graph) as sess:
+            w.load(value, sess)
+            run.save(saver, sess, step)
+            if finish:
+                run.finish()
+
+    def model(folder):
+        path = tf.train.latest_checkpoint(str(folder))
+        assert path is not None
+        return float(tf.train.load_checkpoint(path).get_tensor('w'))
+
+    k = 0
+    while True:
+        folder = tmp_path / f'crash{k}'
+        folder.mkdir()
+        if commit == 'finish':
+            train(folder, 1.0, 3)
+        with checkpoints.TrainingRun(str(folder), name) as run, tf.Session(graph=graph) as sess:
+            if commit == 'save':
+                w.load(1.0, sess)
+                run.save(saver, sess, 3)
+            w.load(2.0, sess)
+            if commit == 'finish':
+                run.save(saver, sess, 7)
+            with monkeypatch.context() as m:
+                seen = crash_at(m, k)
+                try:
+                    run.save(saver, sess, 7) if commit == 'save' else run.finish()
+                    crashed = False
+                except Crash:
+                    crashed = True
+            if not crashed and commit == 'save':
+                run.finish()
+        assert model(folder) in (1.0, 2.0), f'after a crash at step {k}: {seen}'
+        with checkpoints.TrainingRun(str(folder), name):  # the next run cleans up
+            pass
+        assert model(folder) in (1.0, 2.0), f'after a crash at step {k} and a cleanup: {seen}'
+        if not crashed:
+            assert model(folder) == 2.0  # finished: the new model is the folder's
+            break
+        k += 1
+    assert k >= 2  # the commit has steps: the index and the deletion of the old model
