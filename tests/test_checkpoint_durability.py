@@ -1,6 +1,6 @@
 """A finished model is never lost, whatever fails: an index that cannot be
-read, a failing disk call, a power cut, a kill -9 between the regressor's writes, a
-stopped process holding a lock.
+read, a failing disk call, a power cut, a crash at any step of a commit, a kill -9
+between the regressor's writes, a stopped process holding a lock.
 
 Two kinds of test for each promise: fast in-process ones with a stub Saver (the file
 operations recorded or failed by monkeypatching os), which run everywhere, and real

@@ -156,6 +156,8 @@ def test_seed_is_truncated_as_tf1_did(tiny_mnist):
 
 
 # ------------------------------------------------------------------ TF 1.x's DataSet, transcribed
+# from tensorflow/contrib/learn/python/learn/datasets/mnist.py: after every next_batch, the
+# batch, .images, .labels and epochs_completed must be what TF 1.x's gave.
 
 class Tf1DataSet:
     """TF 1.x's DataSet.next_batch, transcribed from its source. Its shuffles drew from
