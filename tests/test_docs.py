@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT
-from readme_blocks import READMES, blocks, english_pages, read, twin
+from helpers.readme_blocks import READMES, blocks, english_pages, read, twin
 
 README_LINES = 200  # each README stays under this many lines
 FIRST_COMMAND_LINE = 30  # and shows its first command by this line
@@ -168,7 +168,7 @@ def test_no_file_holds_a_path_of_a_machine():
 
 
 # What the repository cites: a page by name (FIDELITY.md, docs/testing.md), a file or
-# folder by its path from the repository's top (tests/np_reference.py, tf1_compat/), a
+# folder by its path from the repository's top (tests/helpers/np_reference.py, tf1_compat/), a
 # test file by its name (test_fidelity.py). Web addresses are left out: they cite
 # public pages, TensorFlow's sources among them; so are ckptRNN/ and logs/, whose
 # files runs make.

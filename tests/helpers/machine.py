@@ -7,9 +7,9 @@ how to enable each). A check runs once per test session; it asks the machine its
 the platform alone.
 
 What the suite needs of the machine, and who checks it:
-  another user (root on Linux, setpriv)  other_user()        test_durability.py
-  strace that may trace (ptrace)          strace()            test_durability.py
-  mounting a tmpfs (root, CAP_SYS_ADMIN)  tmpfs()             test_robustness.py
+  another user (root on Linux, setpriv)  other_user()        test_checkpoint_durability.py
+  strace that may trace (ptrace)          strace()            test_checkpoint_durability.py
+  mounting a tmpfs (root, CAP_SYS_ADMIN)  tmpfs()             test_real_faults.py
   TCP on 127.0.0.1 (TensorBoard, Jupyter) loopback()          test_tensorboard.py, test_notebook.py,
                                                               test_input_data.py
   bash (the README's shell blocks)        bash()              test_readme_commands.py, test_notebook.py
