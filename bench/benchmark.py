@@ -13,7 +13,8 @@ Adam lr 0.001, measured for each side in its own long-lived worker process:
 * project-static: the same with build_graph(static_unroll=True), the script's opt-in
                  --static-unroll (tf.nn.static_rnn instead of dynamic_rnn's while loop)
 * project-fast : the same with build_graph(fast=True) and the script's --fast session
-                 config (fast_lstm/: fused ops, hand-written backward)
+                 config (fast_lstm/: the batch in two independent halves, one per core,
+                 fused ops, hand-written backward)
 * keras3       : bench/keras3_step.py, plain Keras 3 (no TF_USE_LEGACY_KERAS), compiled
                  model.train_on_batch with Keras' defaults: jit_compile='auto', which
                  resolves to no XLA here (LSTM's use_cudnn='auto' opts the model out)
@@ -87,13 +88,13 @@ def step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
 
 def fast_step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
     """The FLOPs --fast's graph really does (fast_lstm/graph.py): the pixels, not the 128
-    hidden inputs, meet the gate weights (plus a ones column for the bias), no h @ Wh at
-    step 0; backward: dh per step, dWh and the gate weights' gradient as one matmul each."""
-    gates_x = 2 * b * t * (i + 1) * 4 * h
-    recurrent = (t - 1) * 2 * b * h * 4 * h
-    output = 2 * b * h * c
-    forward = gates_x + recurrent + output
-    backward = recurrent + 2 * b * t * h * 4 * h + gates_x + 2 * output
+    hidden inputs, meet the gate weights (the input layer is folded into them); forward:
+    BlockLSTM's [x_t, h] @ [Wx; Wh] every step; backward: dh on every step but the first,
+    the weight gradients as one matmul for Wx (all steps) and one for Wh (all but the
+    first, h_0 = 0)."""
+    forward = t * 2 * b * (i + h) * 4 * h + 2 * b * h * c
+    backward = ((t - 1) * 2 * b * 4 * h * h + 2 * t * b * i * 4 * h + (t - 1) * 2 * b * h * 4 * h
+                + 2 * 2 * b * h * c)
     return forward + backward
 
 
@@ -588,7 +589,7 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
     fast = stats.get('project-fast', {}).get('median')
     if fast and rate:
         real = fast_step_flops()
-        out.append(f'- --fast really does {real / 1e9:.2f} GFLOP a step (the folded input layer and no h @ Wh at step 0), '
+        out.append(f'- --fast really does {real / 1e9:.2f} GFLOP a step (the folded input layer), '
                    f'whose floor at that rate is {fmt(real / (rate * 1e9) * 1e3)} ms '
                    f'({fmt(real / (rate * 1e9) * 1e3 / fast, 2)} of its median)')
     if 'torch' in stats:
