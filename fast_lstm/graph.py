@@ -7,6 +7,7 @@ is computed:
 (a) the input layer is folded into the gates' x-part: X @ (W_in @ Wx) + (b_in @ Wx + b)
     instead of X_in = X @ W_in + b_in and then [X_in_t, h] @ kernel + b per step (4.5x fewer
     FLOPs for that part: the 28 pixels, not the 128 hidden inputs, meet the gate weights);
+    the bias rides in that matmul as a row against a column of ones;
 (b) the batch is split into two halves whose recurrences are independent (an LSTM never
     mixes the rows of a batch): each half runs as its own chain of ops, and with the session
     config below the two chains run side by side, one per core, each op single-threaded,
@@ -17,9 +18,9 @@ is computed:
     instead of ~330 small ops a step (dynamic_rnn: ~3,700);
 (d) the backward is written by hand (tf.custom_gradient): per step TensorFlow's fused
     LSTMBlockCellGrad for the elementwise part and one dh matmul on a Wh transposed once;
-    then the weight gradients of all 28 steps as one matmul each for Wx, Wh (no zero block
-    for step 0's h) and one sum for the bias. The input and output layers' gradients stay
-    TensorFlow's own.
+    then the weight gradients of all 28 steps as one matmul each for the x-part (the bias's
+    with it) and Wh (no zero block for step 0's h). The input and output layers' gradients
+    stay TensorFlow's own.
 """
 from tf1_compat.v1 import tf
 
@@ -59,40 +60,44 @@ def rnn_logits(X, weights, biases, n_hidden_units, n_steps, n_inputs, forget_bia
     kernel, bias = _lstm_variables(h)
     with tf.name_scope('fast_lstm'):  # (tests/test_fast.py finds the fast forward by it)
         wx, wh = tf.split(kernel, 2)  # kernel rows: [x_t; h_{t-1}] (split: a cheap backward)
-        # (a) the input layer folded into the gates' x-part
-        w_x = tf.matmul(weights['in'], wx)  # [n_inputs, 4H]
-        b = tf.reshape(tf.matmul(biases['in'][None], wx), [4 * h]) + bias  # [4H]
+        # (a) the input layer folded into the gates' x-part. The gate bias rides in the
+        # matmul as a row against a column of ones, so its gradient comes out of the
+        # weights' backward matmul instead of a separate sum over the 28 steps' gradients.
+        b_gates = tf.matmul(biases['in'][None], wx) + bias  # [1, 4H]
+        w_x = tf.concat([tf.matmul(weights['in'], wx), b_gates], 0)  # [n_inputs + 1, 4H]
         x_time_major = tf.transpose(X, [1, 0, 2])  # [T, B, n_inputs]
+        x_time_major = tf.concat([x_time_major, tf.ones_like(x_time_major[:, :, :1])], 2)  # +1
         # (b) the batch in PARTS independent parts (the first ones one row larger if B is
         # not a multiple of PARTS)
         batch = tf.shape(X)[0]
         bounds = [(batch * k + PARTS - 1) // PARTS for k in range(PARTS + 1)]
-        last_h = tf.concat([_lstm_last_h(x_time_major[:, bounds[k]:bounds[k + 1]], w_x, wh, b,
+        last_h = tf.concat([_lstm_last_h(x_time_major[:, bounds[k]:bounds[k + 1]], w_x, wh,
                                          n_steps=n_steps, forget_bias=forget_bias)
                             for k in range(PARTS)], 0)
         return tf.matmul(last_h, weights['out']) + biases['out']
 
 
-def _lstm_last_h(x, w_x, w_h, b, n_steps, forget_bias):
-    """h after the last step of the LSTM over x [T, B, n_inputs] with gate weights w_x
-    [n_inputs, 4H], w_h [H, 4H] and bias b [4H]; with its gradient for the weights."""
+def _lstm_last_h(x, w_x, w_h, n_steps, forget_bias):
+    """h after the last step of the LSTM over x [T, B, n] (the pixels and a column of ones)
+    with gate weights w_x [n, 4H] (the bias its last row) and w_h [H, 4H]; with its gradient
+    for the weights."""
 
     @tf.custom_gradient
-    def last_h(w_x, w_h, b):
+    def last_h(w_x, w_h):
         units = w_h.shape[0]
         zeros = tf.zeros(tf.stack([tf.shape(x)[1], units]))  # h_0 = c_0 = 0
         no_peephole = tf.zeros([units])
+        no_bias = tf.zeros([4 * units])  # (in w_x)
         # (c) the 28 steps as one op; outputs [T, B, H] each (unstack along the time axis
         # shares their buffers, no copy)
         i, cs, f, o, ci, co, h = tf.raw_ops.BlockLSTM(
             seq_len_max=tf.constant(n_steps, tf.int64), x=x, cs_prev=zeros, h_prev=zeros,
             w=tf.concat([w_x, w_h], 0), wci=no_peephole, wcf=no_peephole, wco=no_peephole,
-            b=b, forget_bias=forget_bias, cell_clip=-1.0, use_peephole=False)
+            b=no_bias, forget_bias=forget_bias, cell_clip=-1.0, use_peephole=False)
 
         def grad(dh):
             steps = [tf.unstack(t, num=n_steps) for t in (i, cs, f, o, ci, co, h)]
             i_, cs_, f_, o_, ci_, co_, h_ = steps
-            no_bias = tf.zeros([4 * units])
             no_x = tf.zeros(tf.stack([tf.shape(x)[1], 0]))  # x's part is not needed here
             # Wh transposed once for the dh = dz @ Wh^T matmuls: oneDNN's matmul is faster
             # on a plain [4H, H] operand than with transpose_b. A 2-D transpose here would
@@ -112,18 +117,17 @@ def _lstm_last_h(x, w_x, w_h, b, n_steps, forget_bias):
                     o=o_[t], ci=ci_[t], co=co_[t], cs_grad=dc, h_grad=dh, use_peephole=False)
                 if t:
                     dh = tf.matmul(dz[t], wh_t)
-            # the weight gradients of all steps: [n, TB] @ [TB, 4H]; for Wh only the steps
-            # after the first (h_0 = 0), whose rows are dz's after the first B (a slice
-            # along the first axis: no copy), against h_0..h_{T-2} (a slice of BlockLSTM's
-            # h output, no copy either)
+            # the weight gradients of all steps: [n, TB] @ [TB, 4H] (the bias's among them);
+            # for Wh only the steps after the first (h_0 = 0), whose rows are dz's after the
+            # first B (a slice along the first axis: no copy), against h_0..h_{T-2} (a slice
+            # of BlockLSTM's h output, no copy either)
             dz_all = tf.concat(dz, 0)
             n_inputs = x.shape[2]
             dw_x = tf.matmul(tf.reshape(x, [-1, n_inputs]), dz_all, transpose_a=True)
             rows = tf.shape(x)[1]
             dw_h = tf.matmul(tf.reshape(h[:-1], [-1, units]), dz_all[rows:], transpose_a=True)
-            db = tf.reduce_sum(dz_all, 0)
-            return dw_x, dw_h, db
+            return dw_x, dw_h
 
         return h[-1], grad
 
-    return last_h(w_x, w_h, b)
+    return last_h(w_x, w_h)

@@ -17,9 +17,9 @@ import np_reference as ref
 
 tf = clf.load_tensorflow()
 ARGS = ['--training-iters', str(128 * 21), '--seed', '5', '--data-dir', DATA_DIR]
-# Measured (float32, the weights and MNIST batches below): at most 5.5e-7 of the tensor's
-# largest magnitude for the logits, the cost and all six gradients (1.3e-6 on random pixels);
-# the 5 Adam steps' costs within 1.7e-7 relative. Asserted with 7x room or more.
+# Measured (float32, the weights and MNIST batches below): at most 5.9e-7 of the tensor's
+# largest magnitude for the logits, the cost and all six gradients (1.2e-6 on random pixels);
+# the 5 Adam steps' costs within 1.7e-7 relative. Asserted with 8x room or more.
 TOLERANCE = 1e-5
 
 
@@ -135,7 +135,7 @@ def test_fast_graph_runs_two_independent_halves_on_the_fused_ops():
         assert block.get_attr('forget_bias') == 1.0
         assert block.get_attr('cell_clip') <= 0  # off, as in BasicLSTMCell
         assert not block.get_attr('use_peephole')
-        assert block.inputs[1].shape.as_list() == [28, None, 28]  # x: 28 steps of 28 pixels
+        assert block.inputs[1].shape.as_list() == [28, None, 29]  # x: 28 steps of 28 pixels and a 1
     # each half's backward chain: the LSTMBlockCellGrad ops on its BlockLSTM's activations
     # (input i, unstacked) and the dh matmuls on their gate gradients
     chains = []
