@@ -369,15 +369,18 @@ def measure_steps(args, tmpdir, notes):
         for w in live[k:] + live[:k]:
             before = loadavg()
             other = OtherLoad(pids)
+            cpu0 = process_cpu_seconds([w.proc.pid])
             try:
-                w.run(args.steps_per_round, args.max_seconds)
+                reply = w.run(args.steps_per_round, args.max_seconds)
             except RuntimeError as e:
                 drop(w, f'in round {r + 1}', e)
                 rate_worker = {lib: (None if x is w else x) for lib, x in rate_worker.items()}
                 continue
             other_cores, steal_cores = other.cores()
+            cpu_ms = (process_cpu_seconds([w.proc.pid]) - cpu0) * 1e3 / max(len(reply['ms']), 1)
             w.load.append({'round': r + 1, 'loadavg_before': before, 'loadavg_after': loadavg(),
-                           'other_cores': other_cores, 'steal_cores': steal_cores})
+                           'other_cores': other_cores, 'steal_cores': steal_cores,
+                           'cpu_ms_per_step': cpu_ms})
         # the matmul rate, interleaved too (best of all rounds is the floor's rate)
         rates['numpy'].append(numpy_gflops(1 if args.quick else 2))
         for lib in ('tensorflow', 'torch'):
@@ -540,19 +543,21 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
                f'(after {args.warmup} warm-up steps); each step timed alone.')
     out.append('')
     out.append('| side | median ms/step | IQR (p25-p75) ms | min ms | steps | ratio to project | '
-               'other work (cores) |')
-    out.append('|---|---:|---:|---:|---:|---:|---:|')
+               'CPU ms/step | other work (cores) |')
+    out.append('|---|---:|---:|---:|---:|---:|---:|---:|')
     for w in live:
         s = stats[w.name]
         ratio = fmt(s['median'] / base, 2) if base else 'n/a'
         oc = [e['other_cores'] for e in w.load if e.get('other_cores') is not None]
+        cpu = [e['cpu_ms_per_step'] for e in w.load if e.get('cpu_ms_per_step')]
         out.append(f'| {w.name} | {fmt(s["median"])} | {fmt(s["p25"])}-{fmt(s["p75"])} | '
                    f'{fmt(s["min"])} | {s["n"]} | {ratio} | '
+                   f'{fmt(statistics.median(cpu)) if cpu else "?"} | '
                    f'{fmt(statistics.median(oc), 2) if oc else "?"} |')
     if rate:
         ratio = fmt(floor / base, 2) if base else 'n/a'
         out.append(f'| FLOP floor ({total / 1e9:.2f} GFLOP at {rate:.0f} GFLOP/s, {rate_lib}) | '
-                   f'{fmt(floor)} | - | - | - | {ratio} | |')
+                   f'{fmt(floor)} | - | - | - | {ratio} | | |')
     ratios = fast_vs_peers(live, floor)
     if ratios:
         out.append('')
@@ -574,6 +579,9 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
             label = 'FLOP floor (floor / median)' if peer == 'floor' else peer
             out.append(f'| {label} | {sp[0]:.2f} | {sp[1]:.2f}-{sp[2]:.2f} | {len(values)} | {whole:.2f} |')
     out.append('')
+    out.append('- "CPU ms/step": the CPU time of the side\'s process (all its threads) per step, '
+               'median of its rounds: its work, which competing load inflates less than the wall '
+               'time (threads that spin while they wait count too)')
     for w in live:
         out.append(f'- {w.name}: {w.info.get("what")}; last loss {w.losses[-1]:.3f}'
                    + (f'; torch threads {w.info["threads"]}' if 'threads' in w.info else ''))
