@@ -15,7 +15,7 @@ is computed:
     and where their weight gradients are summed (once per variable);
 (c) each half's 28 steps are one TensorFlow op, BlockLSTM (the same cell: gate layout
     i, c, f, o = BasicLSTMCell's i, j, f, o; forget_bias; cell_clip off; no peepholes),
-    instead of ~330 small ops a step (dynamic_rnn: ~3,700);
+    instead of a dozen small ops per time step;
 (d) the backward is written by hand (tf.custom_gradient): per step TensorFlow's fused
     LSTMBlockCellGrad for the elementwise part and one dh matmul on a Wh transposed once;
     then the weight gradients of all 28 steps as one matmul each for the x-part (the bias's
@@ -37,9 +37,9 @@ PARTS = 2
 
 def session_config():
     """Session threads for PARTS independent chains of ops: one inter-op thread per chain
-    and single-threaded ops, so each core runs one chain with no hand-offs or barriers
-    between the cores inside an op (the chains' ops are small: a 64-row matmul split over
-    two threads waits at a barrier longer than it computes)."""
+    and single-threaded ops, so each core runs one chain with no barrier between the cores
+    inside an op. (TensorFlow sizes the intra-op pool once per process: this holds when
+    --fast's session is the process's first, as in the script.)"""
     return tf.ConfigProto(inter_op_parallelism_threads=PARTS, intra_op_parallelism_threads=1)
 
 
