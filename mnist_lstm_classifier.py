@@ -67,8 +67,7 @@ KEPT = '; the best checkpoint so far is kept'  # said when a NaN cost stops trai
 # ( input_layer, cell, output_layer).
 # Changed: batch_size and n_hidden_units are parameters (default: the tutorial's
 # values) so the flags reach them; the tutorial read the module constants.
-def RNN(X, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units,
-        static_unroll=False):
+def RNN(X, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units):
     # input_layer: X is [batch, 28 steps, 28 inputs]; matmul needs 2-D, so
     # X ==> (128 batches * 28 steps, 28 inputs)
     X = tf.reshape(X, [-1, n_inputs])
@@ -85,17 +84,9 @@ def RNN(X, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units
     # takes batches of exactly batch_size images (evaluate() pads for that).
     init_state = LSTM_cell.zero_state(batch_size, dtype=tf.float32)
 
-    if static_unroll:
-        # Added (--static-unroll): the same cell, variables and math, unrolled into
-        # n_steps copies instead of dynamic_rnn's while loop: about 8% faster per
-        # training step on CPU. outputs is then already the list of n_steps
-        # (batch, hidden) tensors that method 2 below makes.
-        outputs, final_state = tf.nn.static_rnn(LSTM_cell, tf.unstack(X_in, axis=1),
-                                                initial_state=init_state)
-    else:
-        # inputs are (batches, steps, inputs) ==> time_major=False
-        outputs, final_state = tf.nn.dynamic_rnn(LSTM_cell, X_in, initial_state=init_state,
-                                                 time_major=False)
+    # inputs are (batches, steps, inputs) ==> time_major=False
+    outputs, final_state = tf.nn.dynamic_rnn(LSTM_cell, X_in, initial_state=init_state,
+                                             time_major=False)
 
     # hidden layer for output as the final results: 有两个方法 (two methods)
     # 法一 method 1: the last h state. Built, as in the tutorial, then overwritten.
@@ -103,8 +94,7 @@ def RNN(X, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units
     # 法二 method 2 (the one used): the last output. outputs is (batch, steps, hidden);
     # transpose to (steps, batch, hidden) and unstack to a list of n_steps tensors.
     # outputs[-1] equals final_state[1]: both methods give the same results.
-    if not static_unroll:
-        outputs = tf.unstack(tf.transpose(outputs, [1, 0, 2]))
+    outputs = tf.unstack(tf.transpose(outputs, [1, 0, 2]))
     results = tf.matmul(outputs[-1], weights['out']) + biases['out']  # shape = (128, 10)
 
     return results
@@ -135,14 +125,8 @@ def build_graph(lr=lr, batch_size=batch_size, n_hidden_units=n_hidden_units,
         'out': tf.Variable(tf.constant(0.1, shape=[n_classes, ])),
     }
 
-    if fast:
-        # Added (--fast): the same variables and math as RNN() below, built as fewer,
-        # fused ops with a hand-written backward (fast_lstm/graph.py); numerics in FIDELITY.md.
-        import fast_lstm
-        pred = fast_lstm.rnn_logits(x, weights, biases, n_hidden_units, n_steps, n_inputs)
-    else:
-        pred = RNN(x, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units,
-                   static_unroll=static_unroll)
+    # Added: RNN() above, unless --static-unroll or --fast picks its variant (pick_rnn, below).
+    pred = pick_rnn(static_unroll, fast)(x, weights, biases, batch_size, n_hidden_units)
     cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=pred, labels=y))
     train_op = tf.train.AdamOptimizer(lr).minimize(cost)
 
@@ -162,6 +146,123 @@ def build_graph(lr=lr, batch_size=batch_size, n_hidden_units=n_hidden_units,
                                  batch_size=batch_size)
 
 
+def train(args, mnist):
+    """The tutorial's training loop, plus the test-set evaluation at its end. What the
+    project added around the loop is in Progress (below): the NaN checks, TensorBoard,
+    --select-on validation, the printed line, signals."""
+    g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll, args.fast)
+    # max_to_keep=1 as in the tutorial keeps only the best; relative paths, so
+    # ckptRNN/checkpoint works from any working directory.
+    saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+
+    # Added: one run per checkpoint folder (a lock), and saves that never leave half a
+    # checkpoint or lose the previous run's model (run_safety/checkpoints.py).
+    with checkpoints.TrainingRun(args.ckpt_dir, CKPT_NAME) as run, \
+            tf.Session(config=session_config(args.fast)) as sess:
+        sess.run(g.init)
+        step = 0
+        max_acc = 0
+        # Added: TensorBoard's writer, the checks, the printed line (Progress, below)
+        with Progress(args, g, sess, mnist, run) as progress:
+            while step * args.batch_size < args.training_iters:
+                batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
+                batch_xs = batch_xs.reshape([args.batch_size, n_steps, n_inputs])
+                # Changed: also fetch the cost (a scalar it computes anyway), to stop on
+                # a NaN/inf cost instead of training on garbage.
+                _, step_cost = sess.run([g.train_op, g.cost], feed_dict={
+                    g.x: batch_xs,
+                    g.y: batch_ys,
+                })
+                if step % 20 == 0:
+                    # Accuracy on the batch just trained on (the tutorial's choice), with
+                    # the cost at the new weights and the TensorBoard summary.
+                    test_acc, new_cost, summary = sess.run([g.accuracy, g.cost, g.merged],
+                                                           feed_dict={
+                        g.x: batch_xs,
+                        g.y: batch_ys,
+                    })
+                    # Added: both costs checked, the summary written; the score the best
+                    # is picked on: test_acc, or the validation accuracy (--select-on).
+                    score = progress.score(step, step_cost, test_acc, new_cost, summary)
+                    # 保存准确率最高的一次模型 keep the model with the best accuracy
+                    if score > max_acc:
+                        max_acc = score
+                        # Changed: saver.save(sess, 'ckptRNN/mnistRNNLSTM.ckpt',
+                        # global_step=step), made a transaction (see above).
+                        run.save(saver, sess, step)
+                        progress.saved(step, test_acc)
+                    # Changed: print(test_acc) -> the same number with the step, the
+                    # elapsed time and whether it was saved.
+                    print(progress.line, flush=True)
+                step += 1
+                # Added: the cost checked; Ctrl-C, SIGTERM or SIGHUP stop here.
+                progress.stepped(step, step_cost)
+        best_step, best_batch_acc = progress.best_step, progress.best_batch_acc
+
+        if best_step is None:
+            raise UserError('no checkpoint was saved (no accuracy above 0): '
+                            'train longer with --training-iters')
+        # Added: restore the best checkpoint and test it on all 10,000 test images.
+        best = run.path(run.best)
+        read_back(sess, saver, best, run)
+        try:
+            test_accuracy = evaluate(sess, g, mnist.test)
+            run.finish()  # the run is complete: its best replaces the previous run's model
+        except Interrupted as e:
+            e.message = f'\ninterrupted during the test evaluation ({e.name}); ' + kept_message(run)
+            raise
+
+    # Changed for --select-on validation: name the accuracy that chose the checkpoint.
+    chosen = f'validation accuracy {max_acc:.4f}' if args.select_on == 'validation' \
+        else f'batch accuracy {best_batch_acc}'
+    print(f'best checkpoint: {best} (step {best_step}, {chosen})')
+    print(f'test accuracy: {test_accuracy:.4f} on {mnist.test.num_examples} test images')
+    result = {'select_on': args.select_on, 'seed': args.seed, 'steps': step,
+              'best_batch_accuracy': best_batch_acc, 'best_step': best_step,
+              'checkpoint': best, 'test_accuracy': test_accuracy,
+              'train_seconds': round(progress.seconds, 3)}
+    if args.select_on == 'validation':
+        result['best_validation_accuracy'] = max_acc
+    return result
+
+
+# ------------------------------------------------------------------------------------
+# Added: everything below is the project's, not the tutorial's: the speed options'
+# graphs, what train() does around the tutorial's loop, the test evaluation, --eval,
+# the checks, the flags and main().
+
+def pick_rnn(static_unroll=False, fast=False):
+    """The function that builds the logits: the tutorial's RNN(), or with a speed flag
+    its variant (same variables, names and math; FIDELITY.md)."""
+    if fast:
+        return RNN_fast
+    if static_unroll:
+        return RNN_static_unroll
+    return RNN
+
+
+def RNN_static_unroll(X, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units):
+    """--static-unroll: RNN() with the same cell, variables and math, unrolled into
+    n_steps copies (tf.nn.static_rnn) instead of dynamic_rnn's while loop: about 8%
+    faster per training step on CPU. Its ops are made in RNN()'s order."""
+    X_in = tf.reshape(tf.matmul(tf.reshape(X, [-1, n_inputs]), weights['in']) + biases['in'],
+                      [-1, n_steps, n_hidden_units])
+    cell = tf.nn.rnn_cell.BasicLSTMCell(num_units=n_hidden_units, forget_bias=1.0, state_is_tuple=True)
+    init_state = cell.zero_state(batch_size, dtype=tf.float32)
+    # outputs is already the list of n_steps (batch, hidden) tensors method 2 makes
+    outputs, final_state = tf.nn.static_rnn(cell, tf.unstack(X_in, axis=1),
+                                            initial_state=init_state)
+    tf.matmul(final_state[1], weights['out']) + biases['out']  # method 1, built, not used
+    return tf.matmul(outputs[-1], weights['out']) + biases['out']
+
+
+def RNN_fast(X, weights, biases, batch_size=batch_size, n_hidden_units=n_hidden_units):
+    """--fast: the same variables and math as RNN(), built as fewer, fused ops with a
+    hand-written backward (fast_lstm/graph.py); numerics in FIDELITY.md."""
+    import fast_lstm
+    return fast_lstm.rnn_logits(X, weights, biases, n_hidden_units, n_steps, n_inputs)
+
+
 def session_config(fast=False):
     """The Session's config: TensorFlow's default (None), or with --fast the fast graph's
     (Added (--fast): fast_lstm.session_config(), its threading)."""
@@ -169,6 +270,73 @@ def session_config(fast=False):
         return None
     import fast_lstm
     return fast_lstm.session_config()
+
+
+class Progress:
+    """What train() adds around the tutorial's loop: the TensorBoard writer, the NaN
+    checks, --select-on validation's score, the printed line, the best so far, and the
+    stop on a signal (one line that says what the checkpoint folder holds)."""
+
+    def __init__(self, args, g, sess, mnist, run):
+        self.args, self.g, self.sess, self.mnist, self.run = args, g, sess, mnist, run
+        self.total_steps = math.ceil(args.training_iters / args.batch_size)
+        self.step = 0
+        self.best_step = self.best_batch_acc = None
+        self.line = ''
+        self.started = time.time()
+        self.seconds = None
+        # Added: the pid in the events file's name, so two runs started in the same
+        # second never write into one file.
+        self.writer = tf.summary.FileWriter(args.logdir, sess.graph,
+                                            filename_suffix=f'.{os.getpid()}')
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        try:
+            if kind is None:
+                close_events(self.writer, self.args.logdir)
+            elif issubclass(kind, Interrupted):
+                error.message = (f'\ninterrupted at step {self.step} ({error.name}); '
+                                 + kept_message(self.run))
+        finally:
+            with contextlib.suppress(Exception):  # after an error: its message stands
+                self.writer.close()
+        self.seconds = time.time() - self.started
+        return False
+
+    def score(self, step, step_cost, test_acc, new_cost, summary):
+        """At a print: both costs checked (a non-finite one stops training before these
+        weights are saved), the summary written, the line started; returns what the
+        best is picked on."""
+        self.step = step
+        args = self.args
+        check_cost(step_cost, f'at step {step}', args.lr, KEPT)
+        check_cost(new_cost, f'after step {step}', args.lr, KEPT)
+        add_summary(self.writer, summary, step, args.logdir)
+        self.line = f'step {step:>{len(str(self.total_steps))}}/{self.total_steps}  ' \
+                    f'batch accuracy {test_acc:<9}'
+        # Added: --select-on validation picks on 5,000 held-out images.
+        score = test_acc
+        if args.select_on == 'validation':
+            score = evaluate(self.sess, self.g, self.mnist.validation)
+            add_summary(self.writer, tf.Summary(value=[tf.Summary.Value(
+                tag='validation_accuracy', simple_value=score)]), step, args.logdir)
+            self.line += f'  validation accuracy {score:.4f}'
+        self.line += f'  {time.time() - self.started:6.1f}s'
+        return score
+
+    def saved(self, step, test_acc):
+        self.best_step, self.best_batch_acc = step, float(test_acc)
+        self.line += '  saved'
+
+    def stepped(self, step, step_cost):
+        """After a step (``step`` steps done): a NaN/inf cost stops training; so do
+        Ctrl-C, SIGTERM or SIGHUP, between two steps."""
+        check_cost(step_cost, f'at step {step - 1}', self.args.lr, KEPT)
+        self.step = step
+        check_interrupted()
 
 
 def evaluate(sess, g, dataset):
@@ -253,109 +421,6 @@ def add_summary(writer, summary, step, logdir):
         writer.flush()
     except (RuntimeError, OSError, tf.errors.OpError) as e:
         raise write_failed(logdir, e, '--logdir') from None
-
-
-def train(args, mnist):
-    """The tutorial's training loop, plus the test-set evaluation at its end."""
-    g = build_graph(args.lr, args.batch_size, args.hidden_units, args.static_unroll, args.fast)
-    # max_to_keep=1 as in the tutorial keeps only the best; relative paths, so
-    # ckptRNN/checkpoint works from any working directory.
-    saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
-    total_steps = math.ceil(args.training_iters / args.batch_size)
-    result = {'select_on': args.select_on, 'seed': args.seed}
-
-    # Added: one run per checkpoint folder (a lock), and saves that never leave half a
-    # checkpoint or lose the previous run's model (run_safety/checkpoints.py).
-    with checkpoints.TrainingRun(args.ckpt_dir, CKPT_NAME) as run, \
-            tf.Session(config=session_config(args.fast)) as sess:
-        sess.run(g.init)
-        # Added: the pid in the events file's name, so two runs started in the same
-        # second never write into one file.
-        writer = tf.summary.FileWriter(args.logdir, sess.graph, filename_suffix=f'.{os.getpid()}')
-        step = 0
-        max_acc = 0
-        best_step = None
-        best_batch_acc = None
-        started = time.time()
-        try:
-            while step * args.batch_size < args.training_iters:
-                batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
-                batch_xs = batch_xs.reshape([args.batch_size, n_steps, n_inputs])
-                # Changed: also fetch the cost (a scalar it computes anyway) to stop
-                # on a NaN/inf cost instead of training on garbage.
-                _, step_cost = sess.run([g.train_op, g.cost], feed_dict={
-                    g.x: batch_xs,
-                    g.y: batch_ys,
-                })
-                check_cost(step_cost, f'at step {step}', args.lr, KEPT)
-                if step % 20 == 0:
-                    # Accuracy on the batch just trained on (the tutorial's choice).
-                    # (The cost at the new weights comes free with the summary; a
-                    # non-finite one stops training before these weights are saved.)
-                    test_acc, new_cost, summary = sess.run([g.accuracy, g.cost, g.merged],
-                                                           feed_dict={
-                        g.x: batch_xs,
-                        g.y: batch_ys,
-                    })
-                    check_cost(new_cost, f'after step {step}', args.lr, KEPT)
-                    add_summary(writer, summary, step, args.logdir)
-                    # Changed: print(test_acc) -> the same number with the step, the
-                    # elapsed time and whether it was saved.
-                    line = f'step {step:>{len(str(total_steps))}}/{total_steps}  ' \
-                           f'batch accuracy {test_acc:<9}'
-                    # Added: --select-on validation picks on 5,000 held-out images.
-                    score = test_acc
-                    if args.select_on == 'validation':
-                        score = evaluate(sess, g, mnist.validation)
-                        add_summary(writer, tf.Summary(value=[tf.Summary.Value(
-                            tag='validation_accuracy', simple_value=score)]), step, args.logdir)
-                        line += f'  validation accuracy {score:.4f}'
-                    line += f'  {time.time() - started:6.1f}s'
-                    # 保存准确率最高的一次模型 keep the model with the best accuracy
-                    if score > max_acc:
-                        max_acc = score
-                        best_step, best_batch_acc = step, float(test_acc)
-                        # Changed: saver.save(sess, 'ckptRNN/mnistRNNLSTM.ckpt',
-                        # global_step=step), made a transaction (see above).
-                        run.save(saver, sess, step)
-                        line += '  saved'
-                    print(line, flush=True)
-                step += 1
-                # Added: Ctrl-C, SIGTERM or SIGHUP stop here, between two steps.
-                check_interrupted()
-            close_events(writer, args.logdir)
-        except Interrupted as e:
-            e.message = f'\ninterrupted at step {step} ({e.name}); ' + kept_message(run)
-            raise
-        finally:
-            with contextlib.suppress(Exception):  # after an error: its message stands
-                writer.close()
-        train_seconds = time.time() - started
-
-        if best_step is None:
-            raise UserError('no checkpoint was saved (no accuracy above 0): '
-                            'train longer with --training-iters')
-        # Added: restore the best checkpoint and test it on all 10,000 test images.
-        best = run.path(run.best)
-        read_back(sess, saver, best, run)
-        try:
-            test_accuracy = evaluate(sess, g, mnist.test)
-            run.finish()  # the run is complete: its best replaces the previous run's model
-        except Interrupted as e:
-            e.message = f'\ninterrupted during the test evaluation ({e.name}); ' + kept_message(run)
-            raise
-
-    # Changed for --select-on validation: name the accuracy that chose the checkpoint.
-    chosen = f'validation accuracy {max_acc:.4f}' if args.select_on == 'validation' \
-        else f'batch accuracy {best_batch_acc}'
-    print(f'best checkpoint: {best} (step {best_step}, {chosen})')
-    print(f'test accuracy: {test_accuracy:.4f} on {mnist.test.num_examples} test images')
-    result.update(steps=step, best_batch_accuracy=best_batch_acc, best_step=best_step,
-                  checkpoint=best, test_accuracy=test_accuracy,
-                  train_seconds=round(train_seconds, 3))
-    if args.select_on == 'validation':
-        result['best_validation_accuracy'] = max_acc
-    return result
 
 
 def read_back(sess, saver, best, run):

@@ -170,6 +170,150 @@ class LSTMRNN(object):
         return tf.get_variable(name=name, shape=shape, initializer=initializer)
 
 
+def train(args):
+    """The tutorial's main block: build the model, train, plot, print the cost. What the
+    project added around it is in Plot and interrupted() (below): the --plot modes, the
+    PNG, GIF and CSV, the stop on a signal."""
+    global BATCH_START
+    BATCH_START = 0  # every run starts at the beginning of the wave
+    # 搭建 LSTMRNN 模型 build the model
+    model = LSTMRNN(args.time_steps, INPUT_SIZE, OUTPUT_SIZE, args.cell_size, args.batch_size, args.lr)
+    sess = tf.Session()
+    merged = tf.summary.merge_all()
+    # Added: the pid in the events file's name, so two runs started in the same
+    # second never write into one file.
+    writer = tf.summary.FileWriter(args.logdir, sess.graph, filename_suffix=f'.{os.getpid()}')
+    init = tf.global_variables_initializer()
+    sess.run(init)
+    # view it with: tensorboard --logdir logs   (then open http://localhost:6006/)
+
+    # Changed: plt.ion(); plt.show() -> the figure of the --plot mode (Plot, below).
+    plot = Plot(args)
+    cost_history = []
+    started = time.time()
+    i = -1
+    try:
+        # 训练 200 次 train 200 times
+        for i in range(args.iterations):
+            seq, res, xs = get_batch(args.batch_size, args.time_steps)  # 提取 batch data
+            # Added: --reset-state feeds the zero state every time, to show what the
+            # carried state buys.
+            if i == 0 or args.reset_state:
+                # 初始化 data: cell_init_state is not fed, so it is the zero state
+                feed_dict = {
+                    model.xs: seq,
+                    model.ys: res,
+                }
+            else:
+                feed_dict = {
+                    model.xs: seq,
+                    model.ys: res,
+                    # 保持 state 的连续性: use last state as the initial state for this run
+                    model.cell_init_state: state,  # noqa: F821 (set by the previous iteration)
+                }
+            # 训练 train
+            _, cost, state, pred = sess.run(
+                [model.train_op, model.cost, model.cell_final_state, model.pred],
+                feed_dict=feed_dict)
+            check_cost(cost, f'at iteration {i}', args.lr)  # Added: stop on NaN/inf
+
+            # plotting: red = target cos, blue dashed = prediction, for the first row
+            if plot.fig is not None:
+                plt.plot(xs[0, :], res[0].flatten(), 'r', xs[0, :], pred.flatten()[:args.time_steps], 'b--')
+                plt.ylim((-1.2, 1.2))
+                if args.plot == 'live':
+                    plt.draw()
+                    plt.pause(args.pause)
+                plot.drawn(i)  # Added: the inline figure redrawn, the GIF's frames
+
+            if i % 20 == 0:
+                print('cost: ', round(cost, 4), flush=True)
+                result = sess.run(merged, feed_dict)
+                writer.add_summary(result, i)
+                cost_history.append((i, round(float(cost), 4)))  # Added: for the CSV
+            # Added: Ctrl-C, SIGTERM or SIGHUP stop here, between two iterations.
+            check_interrupted()
+        close_events(writer, args.logdir)
+    except Interrupted as e:
+        interrupted(e, i, args, plot, cost_history, writer)
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # after an error: its message stands
+            writer.close()
+        sess.close()
+    seconds = time.time() - started
+
+    paths = plot.save(cost_history, final=True)
+    print('wrote ' + ', '.join(paths) + f' and TensorBoard events in {args.logdir}')
+    return {'iterations': args.iterations, 'costs': [c for _, c in cost_history],
+            'cost_iterations': [i for i, _ in cost_history], 'final_cost': float(cost),
+            'seconds': round(seconds, 3), 'reset_state': args.reset_state, 'seed': args.seed}
+
+
+# ------------------------------------------------------------------------------------
+# Added: everything below is the project's, not the tutorial's: the --plot modes and
+# the files, the checks, the flags and main().
+
+class Plot:
+    """The figure train() draws on, as --plot asks: live (the tutorial's window:
+    plt.ion(), plt.show(), then plt.draw() and plt.pause() per frame, in train()),
+    inline (one figure in a notebook cell, redrawn per frame), file (drawn off-screen)
+    or none; and the frames and final picture saved as PNG, GIF and CSV."""
+
+    def __init__(self, args):
+        self.args = args
+        self.fig = self.shown = None
+        self.frames = []
+        self.frame_every = max(1, args.iterations // 40)  # about 40 GIF frames
+        if args.plot == 'none':
+            return
+        if args.plot == 'live':
+            plt.ion()
+            plt.show()
+        elif args.plot == 'file':
+            plt.switch_backend('agg')
+        self.fig = plt.figure()  # a fresh figure per run
+        # Added: a title, so a saved picture says what its colours are.
+        plt.title('LSTM: sin in, cos out (red: target, blue dashed: prediction)')
+        if args.plot == 'inline':
+            from IPython.display import display
+            self.shown = display(png_image(self.fig), display_id=True)
+
+    def drawn(self, i):
+        """After iteration i's curves are drawn: the inline figure updated (and paused
+        like the live one), a GIF frame grabbed every frame_every iterations."""
+        fig, shown = self.fig, self.shown
+        if self.args.plot == 'inline':
+            shown.update(png_image(fig))
+            time.sleep(self.args.pause)
+        if i % self.frame_every == 0:
+            self.frames.append(grab_frame(fig))
+
+    def save(self, cost_history, final):
+        """The PNG, GIF and CSV (save_outputs); the figure's last frame ends the GIF.
+        final: the run completed (the figure is then closed, so a notebook does not
+        show it a second time)."""
+        fig = self.fig
+        if fig is not None and (not final or (self.args.iterations - 1) % self.frame_every):
+            self.frames.append(grab_frame(fig))
+        paths = save_outputs(self.args, fig, self.frames, cost_history)
+        if fig is not None and final:
+            plt.close(fig)
+        return paths
+
+
+def interrupted(e, i, args, plot, cost_history, writer):
+    """A signal stopped training at iteration i: the plots and costs so far are saved
+    (signals wait while they are written), the events flushed, and e's one line says so."""
+    paths = plot.save(cost_history, final=False)
+    e.message = f'\ninterrupted at iteration {i} ({e.name}); saved what was drawn ' \
+                f'so far: {", ".join(paths)}'
+    try:  # the events are flushed only here: a failure is said, not swallowed below
+        close_events(writer, args.logdir)
+    except UserError as failed:
+        e.message += '; but ' + str(failed)
+
+
 def has_display():
     """True where a plot window can open: a display (X or Wayland on Linux) and a
     GUI backend for matplotlib. matplotlib picks its backend at first use and falls
@@ -240,118 +384,6 @@ def memory_needed(batch_size, time_steps, cell_size):
     points = batch_size * time_steps
     params = 2 * cell_size + 8 * cell_size * cell_size + 4 * cell_size + cell_size + 2
     return 8 * 3 * points + 4 * (4 * params + 2 * points * 8 * cell_size)
-
-
-def train(args):
-    global BATCH_START
-    BATCH_START = 0  # every run starts at the beginning of the wave
-    # 搭建 LSTMRNN 模型 build the model
-    model = LSTMRNN(args.time_steps, INPUT_SIZE, OUTPUT_SIZE, args.cell_size, args.batch_size, args.lr)
-    sess = tf.Session()
-    merged = tf.summary.merge_all()
-    # Added: the pid in the events file's name, so two runs started in the same
-    # second never write into one file.
-    writer = tf.summary.FileWriter(args.logdir, sess.graph, filename_suffix=f'.{os.getpid()}')
-    init = tf.global_variables_initializer()
-    sess.run(init)
-    # view it with: tensorboard --logdir logs   (then open http://localhost:6006/)
-
-    # Changed: the tutorial always plots live. --plot live keeps that; file draws
-    # the same picture off-screen (no window, no pause) for the PNG and GIF.
-    # Added: inline (a notebook) redraws one figure in the cell's output per frame.
-    fig = shown = None
-    if args.plot != 'none':
-        if args.plot == 'live':
-            plt.ion()
-            plt.show()
-        elif args.plot == 'file':
-            plt.switch_backend('agg')
-        fig = plt.figure()  # a fresh figure per run
-        # Added: a title, so a saved picture says what its colours are.
-        plt.title('LSTM: sin in, cos out (red: target, blue dashed: prediction)')
-        if args.plot == 'inline':
-            from IPython.display import display
-            shown = display(png_image(fig), display_id=True)
-    frames = []
-    frame_every = max(1, args.iterations // 40)  # about 40 GIF frames
-
-    cost_history = []
-    started = time.time()
-    i = -1
-    try:
-        # 训练 200 次 train 200 times
-        for i in range(args.iterations):
-            seq, res, xs = get_batch(args.batch_size, args.time_steps)  # 提取 batch data
-            # Added: --reset-state feeds the zero state every time, to show what the
-            # carried state buys.
-            if i == 0 or args.reset_state:
-                # 初始化 data: cell_init_state is not fed, so it is the zero state
-                feed_dict = {
-                    model.xs: seq,
-                    model.ys: res,
-                }
-            else:
-                feed_dict = {
-                    model.xs: seq,
-                    model.ys: res,
-                    # 保持 state 的连续性: use last state as the initial state for this run
-                    model.cell_init_state: state,  # noqa: F821 (set by the previous iteration)
-                }
-            # 训练 train
-            _, cost, state, pred = sess.run(
-                [model.train_op, model.cost, model.cell_final_state, model.pred],
-                feed_dict=feed_dict)
-            check_cost(cost, f'at iteration {i}', args.lr)  # Added: stop on NaN/inf
-
-            # plotting: red = target cos, blue dashed = prediction, for the first row
-            if fig is not None:
-                plt.plot(xs[0, :], res[0].flatten(), 'r', xs[0, :], pred.flatten()[:args.time_steps], 'b--')
-                plt.ylim((-1.2, 1.2))
-                if args.plot == 'live':
-                    plt.draw()
-                    plt.pause(args.pause)
-                elif args.plot == 'inline':
-                    shown.update(png_image(fig))
-                    time.sleep(args.pause)
-                if i % frame_every == 0:
-                    frames.append(grab_frame(fig))
-
-            if i % 20 == 0:
-                cost_history.append((i, round(float(cost), 4)))
-                print('cost: ', round(cost, 4), flush=True)
-                result = sess.run(merged, feed_dict)
-                writer.add_summary(result, i)
-            # Added: Ctrl-C, SIGTERM or SIGHUP stop here, between two iterations.
-            check_interrupted()
-        close_events(writer, args.logdir)
-    except Interrupted as e:
-        # The plots and costs so far are saved (signals wait while they are written).
-        if fig is not None:
-            frames.append(grab_frame(fig))
-        paths = save_outputs(args, fig, frames, cost_history)
-        e.message = f'\ninterrupted at iteration {i} ({e.name}); saved what was drawn ' \
-                    f'so far: {", ".join(paths)}'
-        try:  # the events are flushed only here: a failure is said, not swallowed below
-            close_events(writer, args.logdir)
-        except UserError as failed:
-            e.message += '; but ' + str(failed)
-        raise
-    finally:
-        with contextlib.suppress(Exception):  # after an error: its message stands
-            writer.close()
-        sess.close()
-    seconds = time.time() - started
-
-    if fig is not None:
-        if (args.iterations - 1) % frame_every:
-            frames.append(grab_frame(fig))  # the final frame ends the GIF
-    paths = save_outputs(args, fig, frames, cost_history)
-    if fig is not None:
-        plt.close(fig)  # closed, so a notebook does not show it a second time
-    print('wrote ' + ', '.join(paths) + f' and TensorBoard events in {args.logdir}')
-    return {'iterations': args.iterations, 'costs': [c for _, c in cost_history],
-            'cost_iterations': [i for i, _ in cost_history], 'final_cost': float(cost),
-            'seconds': round(seconds, 3), 'reset_state': args.reset_state, 'seed': args.seed}
 
 
 def parse_args(argv=None):

@@ -46,6 +46,15 @@ def main_and_stdout(main, argv):
     return result, out.getvalue()
 
 
+@pytest.fixture
+def tf():
+    """TensorFlow (tf.compat.v1) as both scripts load it, each script's ``tf`` set."""
+    import mnist_lstm_classifier as clf
+    import sin_cos_lstm_regressor as reg
+    reg.load_tensorflow()
+    return clf.load_tensorflow()
+
+
 SMALL = ['--hidden-units', '8', '--data-dir', DATA_DIR]  # a small, fast classifier
 
 
@@ -77,9 +86,9 @@ def as_nobody():
     this test run's Python as nobody: ``.repo``, ``.python``, ``.folder`` (a folder
     nobody can enter, for the test's own files). Skips, with the one-line reason, where
     that cannot be (not root on Linux, no setpriv, a Python or packages nobody cannot
-    read: tests/machine.py checks it as that user)."""
+    read: tests/helpers/machine.py checks it as that user)."""
     import types
-    import machine
+    from helpers import machine
     folder, python, reason = machine.as_other_user(ROOT)
     if reason:
         pytest.skip(reason)
@@ -137,8 +146,8 @@ def tiny_mnist(tmp_path, monkeypatch):
 
 def require(*what):
     """Skip, with the one-line reason, unless the machine has each of ``what`` (names of
-    tests/machine.py's checks: 'strace', 'tmpfs', 'loopback', 'bash', 'other_user')."""
-    import machine
+    tests/helpers/machine.py's checks: 'strace', 'tmpfs', 'loopback', 'bash', 'other_user')."""
+    from helpers import machine
     for name in what:
         reason = getattr(machine, name)()
         if reason:

@@ -1,6 +1,7 @@
 """Bad input and interruption: one line naming the file or flag, a non-zero exit,
 no traceback, and no file damaged or left half-written (docs/troubleshooting.md)."""
 import contextlib
+import functools
 import gzip
 import io
 import os
@@ -13,10 +14,11 @@ import urllib.error
 
 import pytest
 
-from conftest import (DATA_DIR, ROOT, fails, idx_bytes, posix_signals, snapshot,
+from conftest import (DATA_DIR, ROOT, fails, idx_bytes, main_and_stdout, posix_signals, snapshot,
                       signals_as_from_a_terminal, write_gz)
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
+from run_safety import cli
 from tf1_compat import input_data
 
 NAMES = [input_data.TRAIN_IMAGES, input_data.TRAIN_LABELS,
@@ -198,6 +200,41 @@ def test_regressor_bad_flag(argv, message, capsys, tmp_path):
     err = fails(reg.main, ['--logdir', str(tmp_path / 'logs'), *argv], capsys, status=2)
     assert message in err
     assert not (tmp_path / 'logs').exists()
+
+
+# --- Flags at their boundaries ------------------------------------------------------
+
+def test_batch_size_equal_to_the_training_images_trains_one_more_is_refused(
+        tf, tiny_mnist, tmp_path, monkeypatch, capsys):
+    """A 25-image training split (tiny MNIST, 5 for validation): --batch-size 25 trains,
+    an epoch per step; --batch-size 26 is refused in one line."""
+    from conftest import fails
+    monkeypatch.setattr(input_data, 'read_data_sets',
+                        functools.partial(input_data.read_data_sets, validation_size=5))
+    argv = ['--training-iters', '50', '--hidden-units', '8', '--seed', '0',
+            '--data-dir', str(tiny_mnist[0]), '--logdir', str(tmp_path / 'logs')]
+    result, stdout = main_and_stdout(clf.main, argv + ['--batch-size', '25', '--ckpt-dir', str(tmp_path / 'ok')])
+    assert result['steps'] == 2 and stdout.startswith('step 0/2  batch accuracy')
+    err = fails(clf.main, argv + ['--batch-size', '26', '--ckpt-dir', str(tmp_path / 'no')], capsys)
+    assert '--batch-size 26 is larger than the 25 training images' in err
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('validator, smallest, below', [
+    (cli.positive_int, '1', '0'),
+    (cli.positive_float, '5e-324', '0'),   # the smallest float above 0
+    (cli.non_negative_float, '0', '-5e-324'),
+])
+def test_each_validator_takes_its_smallest_value_and_refuses_the_next_below(validator, smallest, below):
+    assert validator(smallest) == type(validator(smallest))(smallest)
+    with pytest.raises(Exception, match='must be'):
+        validator(below)
+
+
+@pytest.mark.smoke
+def test_pause_0_and_batch_of_1_are_accepted_by_both_scripts():
+    assert reg.parse_args(['--pause', '0', '--batch-size', '1']).pause == 0
+    assert clf.parse_args(['--batch-size', '1', '--training-iters', '1']).batch_size == 1
 
 
 # --- Outputs ------------------------------------------------------------------------

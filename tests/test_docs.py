@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT
-from readme_blocks import READMES, blocks, english_pages, read, twin
+from helpers.readme_blocks import READMES, blocks, english_pages, read, twin
 
 README_LINES = 200  # each README stays under this many lines
 FIRST_COMMAND_LINE = 30  # and shows its first command by this line
@@ -168,7 +168,7 @@ def test_no_file_holds_a_path_of_a_machine():
 
 
 # What the repository cites: a page by name (FIDELITY.md, docs/testing.md), a file or
-# folder by its path from the repository's top (tests/np_reference.py, tf1_compat/), a
+# folder by its path from the repository's top (tests/helpers/np_reference.py, tf1_compat/), a
 # test file by its name (test_fidelity.py). Web addresses are left out: they cite
 # public pages, TensorFlow's sources among them; so are ckptRNN/ and logs/, whose
 # files runs make.
@@ -234,3 +234,21 @@ def test_no_python_file_explains_itself_by_an_issue_number():
              for name, text in text_files().items() if name.endswith('.py')
              for number, line in enumerate(text.splitlines(), 1) if ISSUE.search(line)]
     assert found == [], '\n'.join(found)
+
+
+def test_the_test_map_names_every_test_file_and_its_tier():
+    """tests/README.md is the map of the suite: each test file in tests/ has its entry
+    (its name in backquotes at the start of a list item) saying what it checks and its
+    tier, and the map names no file that is gone."""
+    files = {base for base in (name.rpartition('/')[2] for name in repository_files()
+                               if name.rpartition('/')[0] == 'tests')
+             if re.fullmatch(r'test_\w+\.py', base)}
+    entries = {}
+    for item in re.split(r'\n(?=- )', read('tests/README.md')):
+        for test in re.findall(r'`(test_\w+\.py)`', item.split(':', 1)[0]):
+            entries[test] = item
+    assert sorted(files - set(entries)) == [], 'test files without an entry in tests/README.md'
+    assert sorted(set(entries) - files) == [], 'tests/README.md lists files that are gone'
+    tiers = re.compile(r'\b(Quick|Whole|Oracle|[Ss]low real-fault)\b')
+    untiered = sorted(test for test, item in entries.items() if not tiers.search(item))
+    assert untiered == [], 'entries in tests/README.md that give no tier'

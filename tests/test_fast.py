@@ -13,7 +13,7 @@ import pytest
 
 from conftest import DATA_DIR
 import mnist_lstm_classifier as clf
-import np_reference as ref
+from helpers import np_reference as ref
 
 tf = clf.load_tensorflow()
 ARGS = ['--training-iters', str(128 * 21), '--seed', '5', '--data-dir', DATA_DIR]

@@ -1,6 +1,6 @@
 """Fidelity: the rebuild computes what TF 1.x computed (docs/tf1-semantics.md).
 
-Every reference here is tests/np_reference.py, NumPy written from the TF 1.x semantics,
+Every reference here is tests/helpers/np_reference.py, NumPy written from the TF 1.x semantics,
 sharing no code with the scripts or tf1_compat. Runs are tiny and seeded; graphs are built
 in their own tf.Graph so tests do not depend on each other's default graph.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA_DIR, main_and_stdout
-import np_reference as ref
+from helpers import np_reference as ref
 import mnist_lstm_classifier as clf
 import sin_cos_lstm_regressor as reg
 from tf1_compat import input_data, legacy_seq2seq

@@ -69,7 +69,7 @@ def tf1_permutation_next(seed, n):
 
 
 def test_same_seed_same_batches(tiny_mnist):
-    """(shuffle=False: tests/test_user_visible.py, against the file order.)"""
+    """(shuffle=False: test_no_shuffle_batches_come_in_file_order_across_epochs.)"""
     folder = str(tiny_mnist[0])
     a = input_data.read_data_sets(folder, validation_size=0, seed=3)
     b = input_data.read_data_sets(folder, validation_size=0, seed=3)
@@ -153,3 +153,89 @@ def test_seed_is_truncated_as_tf1_did(tiny_mnist):
     images = negative.train.images.copy()
     np.testing.assert_array_equal(negative.train.next_batch(30)[0],
                                   images[tf1_permutation(2**31 - 2, 30)])
+
+
+# ------------------------------------------------------------------ TF 1.x's DataSet, transcribed
+# from tensorflow/contrib/learn/python/learn/datasets/mnist.py: after every next_batch, the
+# batch, .images, .labels and epochs_completed must be what TF 1.x's gave.
+
+class Tf1DataSet:
+    """TF 1.x's DataSet.next_batch, transcribed from its source. Its shuffles drew from
+    NumPy's global RNG after numpy.random.seed(seed); a RandomState seeded alike draws
+    the same numbers. The arrays themselves are reordered at each shuffle."""
+
+    def __init__(self, images, labels, seed):
+        self.rng = np.random.RandomState(seed)
+        self.images, self.labels = images, labels
+        self.num_examples = images.shape[0]
+        self.epochs_completed = self.index_in_epoch = 0
+
+    def next_batch(self, batch_size, shuffle=True):
+        start = self.index_in_epoch
+        if self.epochs_completed == 0 and start == 0 and shuffle:
+            perm0 = np.arange(self.num_examples)
+            self.rng.shuffle(perm0)
+            self.images, self.labels = self.images[perm0], self.labels[perm0]
+        if start + batch_size > self.num_examples:
+            self.epochs_completed += 1
+            rest = self.num_examples - start
+            images_rest, labels_rest = self.images[start:], self.labels[start:]
+            if shuffle:
+                perm = np.arange(self.num_examples)
+                self.rng.shuffle(perm)
+                self.images, self.labels = self.images[perm], self.labels[perm]
+            self.index_in_epoch = batch_size - rest
+            end = self.index_in_epoch
+            return (np.concatenate((images_rest, self.images[:end]), axis=0),
+                    np.concatenate((labels_rest, self.labels[:end]), axis=0))
+        self.index_in_epoch += batch_size
+        return self.images[start:self.index_in_epoch], self.labels[start:self.index_in_epoch]
+
+
+def file_order(tiny_mnist, validation_size):
+    """The training split in file order, scaled as TF 1.x did (float32 * 1/255)."""
+    _, train_images, train_labels, _, _ = tiny_mnist
+    images = train_images[validation_size:].reshape(-1, 784).astype(np.float32) * np.float32(1 / 255)
+    return images, train_labels[validation_size:]
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('seed', [0, 7])
+@pytest.mark.parametrize('batch_size', [8, 5])  # 5 divides the 20 examples: a batch ends an epoch
+def test_batches_images_labels_and_epochs_follow_tf1s_shuffle(tiny_mnist, seed, batch_size):
+    """After every next_batch call, over three epochs: the batch, .images, .labels (the
+    current, shuffled order) and epochs_completed are TF 1.x's (--seed 0 included)."""
+    images, labels = file_order(tiny_mnist, 10)
+    mnist = input_data.read_data_sets(str(tiny_mnist[0]), validation_size=10, seed=seed)
+    tf1 = Tf1DataSet(images, labels, seed)
+    for call in range(60 // batch_size):
+        got, expected = mnist.train.next_batch(batch_size), tf1.next_batch(batch_size)
+        np.testing.assert_array_equal(got[0], expected[0], err_msg=f'call {call}')
+        np.testing.assert_array_equal(got[1], expected[1], err_msg=f'call {call}')
+        np.testing.assert_array_equal(mnist.train.images, tf1.images, err_msg=f'call {call}')
+        np.testing.assert_array_equal(mnist.train.labels, tf1.labels, err_msg=f'call {call}')
+        assert mnist.train.epochs_completed == tf1.epochs_completed, f'call {call}'
+    assert tf1.epochs_completed >= 2
+    assert not np.array_equal(mnist.train.images, images)  # the order did change
+
+
+@pytest.mark.smoke
+def test_no_shuffle_batches_come_in_file_order_across_epochs(tiny_mnist):
+    images, labels = file_order(tiny_mnist, 10)
+    mnist = input_data.read_data_sets(str(tiny_mnist[0]), validation_size=10, seed=3)
+    batches = [mnist.train.next_batch(8, shuffle=False) for _ in range(5)]  # 40 = 2 epochs
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), np.tile(images, (2, 1)))
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), np.tile(labels, 2))
+    np.testing.assert_array_equal(mnist.train.images, images)
+
+
+# ------------------------------------------------------------------ validation_size at its bounds
+
+@pytest.mark.smoke
+def test_validation_size_from_0_to_every_training_image(tiny_mnist):
+    folder = str(tiny_mnist[0])
+    assert input_data.read_data_sets(folder, validation_size=30).validation.num_examples == 30
+    assert input_data.read_data_sets(folder, validation_size=0).train.num_examples == 30
+    for size in (-1, 31):
+        with pytest.raises(ValueError, match='Validation size should be between 0 and 30'):
+            input_data.read_data_sets(folder, validation_size=size)

@@ -9,7 +9,7 @@ unsuitable, the next is tried, and when none is left the test fails instead of p
 vacuously.
 
 The numbers are re-measured independently: the kept checkpoint's variables read back with
-tf.train.load_checkpoint, the NumPy LSTM of tests/np_reference.py, the raw MNIST files parsed
+tf.train.load_checkpoint, the NumPy LSTM of tests/helpers/np_reference.py, the raw MNIST files parsed
 with gzip + NumPy, hits counted here.
 """
 import contextlib
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA_DIR
-import np_reference as ref
+from helpers import np_reference as ref
 import mnist_lstm_classifier as clf
 
 tf = clf.load_tensorflow()

@@ -5,7 +5,7 @@ The kernel is the one that page's local-Jupyter block installs (`python -m ipyke
 install ... --env PATH "$PATH"`, run by bash from the activated environment), and it is
 started from a process whose PATH lacks the environment, as a Jupyter started elsewhere
 would: `%tensorboard` must still find `tensorboard`. The recipe's cells are its lines,
-one cell each, with the QUICK rule of tests/readme_blocks.py (short flags appended to a
+one cell each, with the QUICK rule of tests/helpers/readme_blocks.py (short flags appended to a
 `%run` that trains). Any error, SystemExit or stderr output fails the test: a `# comment`
 after `%run` (IPython passes it to the script as arguments), a missing inline figure,
 TensorFlow's start-up lines leaking into the cell.
@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 
 from conftest import require
-from readme_blocks import (NOTEBOOKS, READMES, blocks, copy_repository, notebook_recipe,
+from helpers.readme_blocks import (NOTEBOOKS, READMES, blocks, copy_repository, notebook_recipe,
                            outside_environment, quick, read, run_block, twin)
 
 nbformat = pytest.importorskip('nbformat', reason='the notebook test needs nbformat '

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from readme_blocks import TROUBLESHOOTING, english_pages, twin
+from helpers.readme_blocks import TROUBLESHOOTING, english_pages, twin
 
 READMES = ['README.md', 'README.zh-CN.md']
 PAGES = english_pages()

@@ -2,7 +2,7 @@
 
 Each English page (README.md, docs/*.md) has the same blocks as its Chinese twin. Each
 shell block is run by bash in a fresh copy of the repository, line by line as printed,
-with two visible exceptions from tests/readme_blocks.py: QUICK (short flags appended to
+with two visible exceptions from tests/helpers/readme_blocks.py: QUICK (short flags appended to
 a command that trains) and SKIP (the one list of commands not run here, each with its
 reason). Windows blocks are skipped as a whole (WINDOWS_ONLY), the notebook recipe is
 tests/test_notebook.py's, and the `$ python ...` samples are test_readme.py's (run in
@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from readme_blocks import (ACTIVATE, NOTEBOOKS, SHOWN_OUTPUT, SKIP, TESTING,
+from helpers.readme_blocks import (ACTIVATE, NOTEBOOKS, SHOWN_OUTPUT, SKIP, TESTING,
                            TROUBLESHOOTING, WINDOWS_ONLY, blocks, copy_repository,
                            english_pages, notebook_recipe, outside_environment, read,
                            run_block, twin)

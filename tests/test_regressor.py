@@ -4,6 +4,7 @@ import glob
 import io
 import json
 import os
+import stat
 import types
 
 import numpy as np
@@ -11,8 +12,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import display_variables
+from conftest import display_variables, main_and_stdout
 import sin_cos_lstm_regressor as reg
+from run_safety import checkpoints
 
 tf = reg.load_tensorflow()
 ITERATIONS = 41  # cost lines at iterations 0, 20, 40
@@ -145,3 +147,85 @@ def test_live_plot_without_display_is_refused(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith('error: --plot live needs a display') and err.count('\n') == 1
     assert not (tmp_path / 'logs').exists()
+
+
+# ------------------------------------------------------------------ the regressor's plot
+
+@pytest.mark.smoke
+def test_regressor_plot_shows_target_cos_and_the_first_rows_prediction(tf, tmp_path, monkeypatch):
+    """--plot file: at each iteration a red curve, cos of the first row's points, and a
+    blue dashed one, the prediction for that row; the saved PNG is that figure."""
+    predictions, seen = [], {}
+
+    class Recording(tf.Session):  # the predictions the training loop fetched
+        def run(self, fetches, *args, **kwargs):
+            out = super().run(fetches, *args, **kwargs)
+            if isinstance(fetches, list) and len(fetches) == 4:
+                predictions.append(out[3])
+            return out
+
+    def capture(args, fig, frames, cost_history):
+        seen['lines'] = [(l.get_xdata(), l.get_ydata(), l.get_color(), l.get_linestyle())
+                         for l in fig.axes[0].get_lines()]
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format='png')
+        seen['png'] = buffer
+        return save_outputs(args, fig, frames, cost_history)
+
+    save_outputs = reg.save_outputs
+    monkeypatch.setattr(tf, 'Session', Recording)
+    monkeypatch.setattr(reg, 'save_outputs', capture)
+    batch, steps, iterations = 3, 7, 4
+    main_and_stdout(reg.main, ['--iterations', str(iterations), '--batch-size', str(batch),
+                     '--time-steps', str(steps), '--plot', 'file', '--seed', '2',
+                     '--logdir', str(tmp_path)])
+    from matplotlib.colors import to_hex
+    lines = seen['lines']
+    assert len(lines) == 2 * iterations and len(predictions) == iterations
+    for i in range(iterations):
+        x = (i * steps + np.arange(steps)) / (10 * np.pi)  # the first row of batch i
+        (tx, ty, tcolor, tstyle), (px, py, pcolor, pstyle) = lines[2 * i], lines[2 * i + 1]
+        np.testing.assert_allclose(tx, x, rtol=1e-12)
+        np.testing.assert_allclose(ty, np.cos(x), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(px, x, rtol=1e-12)
+        np.testing.assert_array_equal(py, predictions[i].reshape(batch, steps)[0])
+        assert (to_hex(tcolor), tstyle, to_hex(pcolor), pstyle) == ('#ff0000', '-', '#0000ff', '--')
+    from PIL import Image
+    saved = np.asarray(Image.open(tmp_path / 'sin_cos_fit.png'))
+    np.testing.assert_array_equal(saved, np.asarray(Image.open(seen['png'])))
+
+
+# ------------------------------------------------------------------ --seed 0
+
+def regressor_seeded(folder, seed):
+    result, stdout = main_and_stdout(reg.main, ['--seed', str(seed), '--iterations', '2', '--plot', 'none',
+                                      '--logdir', str(folder)])
+    return stdout.splitlines()[0], result['final_cost']
+
+
+@pytest.mark.smoke
+def test_regressor_seed_0_repeats_itself_and_differs_from_seed_1(tf, tmp_path):
+    first = regressor_seeded(tmp_path / 'a', 0)
+    assert regressor_seeded(tmp_path / 'b', 0) == first
+    assert regressor_seeded(tmp_path / 'c', 1)[1] != first[1]
+
+
+# ------------------------------------------------------------------ the outputs' modes
+
+@pytest.fixture(params=[0o022, 0o077, 0o002])
+def umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def test_outputs_modes_follow_the_umask(tf, tmp_path, umask):
+    """The regressor's PNG, GIF, CSV and metrics JSON, and a checkpoint index: each gets
+    0666 & ~umask, as any file the user writes (0644 under 022, 0600 under 077)."""
+    main_and_stdout(reg.main, ['--iterations', '1', '--plot', 'file', '--logdir', str(tmp_path / 'logs'),
+                     '--metrics-json', str(tmp_path / 'm.json')])
+    checkpoints.write_index(str(tmp_path), 'model.ckpt-1', ['model.ckpt-1'])
+    paths = [tmp_path / 'logs' / n for n in ('sin_cos_fit.png', 'sin_cos_fit.gif', 'cost_history.csv')]
+    paths += [tmp_path / 'm.json', tmp_path / 'checkpoint']
+    modes = {p.name: oct(stat.S_IMODE(os.stat(p).st_mode)) for p in paths}
+    assert modes == {p.name: oct(0o666 & ~umask) for p in paths}

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA_DIR, ROOT
-import np_reference as ref
+from helpers import np_reference as ref
 from tf115 import oracle
 
 SEED = 1  # upstream's tf.set_random_seed(1)

@@ -45,14 +45,13 @@ INPUT = 'tests/test_input_data.py'
 BAD = 'tests/test_bad_input.py'
 ANYDIR = 'tests/test_any_directory.py'
 NOTEBOOK = 'tests/test_notebook.py'
-PLUMBING = 'tests/test_plumbing.py'
+PLUMBING = 'tests/test_run_safety.py'
 CKPTS = 'run_safety/checkpoints.py'
 CLI = 'run_safety/cli.py'
-UV = 'tests/test_user_visible.py'
 REFERENCE = 'tests/test_tf115_reference.py'
 ORACLE = 'tests/test_tf115.py'
-PLOT = f'{UV}::test_regressor_plot_shows_target_cos_and_the_first_rows_prediction'
-DURABLE = 'tests/test_durability.py'
+PLOT = f'{REGRESSOR}::test_regressor_plot_shows_target_cos_and_the_first_rows_prediction'
+DURABLE = 'tests/test_checkpoint_durability.py'
 F_CLF = [f'{FIDELITY}::test_classifier_logits_match_numpy_lstm',
          f'{FIDELITY}::test_classifier_two_output_methods_agree',
          f'{FIDELITY}::test_adam_hyperparameters_are_tf1_defaults',
@@ -96,8 +95,8 @@ MUTANTS = [
     M('clf-no-adopt-old', CKPTS, '            if self.kept is not None:\n                self._delete(self.kept)\n            self.kept = None',
       '            pass\n            self.kept = None', [CLASSIFIER, PLUMBING],
       "finish() leaves an older run's model beside the new one"),
-    M('clf-best-acc-is-score', CLF, 'best_step, best_batch_acc = step, float(test_acc)',
-      'best_step, best_batch_acc = step, float(score)', [KEEP],
+    M('clf-best-acc-is-score', CLF, 'progress.saved(step, test_acc)',
+      'progress.saved(step, score)', [KEEP],
       'with --select-on validation, report the validation score as the batch accuracy'),
     M('clf-best-validation-wrong', CLF, "result['best_validation_accuracy'] = max_acc",
       "result['best_validation_accuracy'] = test_accuracy", [KEEP],
@@ -112,15 +111,15 @@ MUTANTS = [
       'for start in range(0, n - g.batch_size + 1, g.batch_size):', [KEEP],
       'the last, partial batch is never evaluated'),
     # ---------------------------------------------------------------- --select-on validation
-    M('clf-validation-on-test', CLF, 'score = evaluate(sess, g, mnist.validation)',
-      'score = evaluate(sess, g, mnist.test)', [KEEP],
+    M('clf-validation-on-test', CLF, 'score = evaluate(self.sess, self.g, self.mnist.validation)',
+      'score = evaluate(self.sess, self.g, self.mnist.test)', [KEEP],
       '--select-on validation scores on the test set (reviewer)'),
-    M('clf-validation-ignored', CLF, "                    if args.select_on == 'validation':\n"
-      "                        score = evaluate",
-      "                    if args.select_on == 'never':\n                        score = evaluate",
+    M('clf-validation-ignored', CLF, "        if args.select_on == 'validation':\n"
+      "            score = evaluate",
+      "        if args.select_on == 'never':\n            score = evaluate",
       [KEEP], '--select-on validation picks on the batch accuracy'),
-    M('clf-validation-not-saved-on', CLF, '                        line += f\'  validation accuracy {score:.4f}\'\n',
-      '                        line += f\'  validation accuracy {score:.4f}\'; score = test_acc\n',
+    M('clf-validation-not-saved-on', CLF, '            self.line += f\'  validation accuracy {score:.4f}\'\n',
+      '            self.line += f\'  validation accuracy {score:.4f}\'; score = test_acc\n',
       [KEEP], 'prints the validation accuracy but picks on the batch accuracy'),
     # ---------------------------------------------------------------- defaults and flags
     M('clf-lr-default', CLF, "default=lr, help='learning rate", "default=0.01, help='learning rate",
@@ -304,74 +303,75 @@ MUTANTS = [
       'with --select-on validation the final line names the batch accuracy'),
     # ---------------------------------------------------------------- the Python matrix (noxfile.py)
     M('matrix-skip-ignored', 'noxfile.py', '        if version in leave_out:\n',
-      '        if False:\n', ['tests/test_matrix.py'], 'MATRIX_SKIP leaves no version out'),
+      '        if False:\n', ['tests/test_python_matrix.py'], 'MATRIX_SKIP leaves no version out'),
     M('matrix-other-version-taken', 'noxfile.py', 'elif probed[0] != version:', 'elif False:',
-      ['tests/test_matrix.py'], "python3.X on PATH taken though it runs another version"),
+      ['tests/test_python_matrix.py'], "python3.X on PATH taken though it runs another version"),
     # ================================================================ by class of mistake
     # Each class below is a kind of mistake, with a mutant at every place it can be made;
-    # the tests named are the ones that must see it (tests/test_user_visible.py and the
-    # recorded TF 1.15 reference, tests/test_tf115_reference.py: no oracle needed).
+    # the tests named are the ones that must see it (outcomes checked against an
+    # independent reference, and the recorded TF 1.15 one, tests/test_tf115_reference.py:
+    # no oracle needed).
     # Mutants of run_safety/checkpoints.py's commit and of the regressor's save_outputs
     # target the text before the durability rewrite; retarget them after that merge.
     # ---------------------------------------------------------------- file modes
     M('mode-chmod-removed', CLI, '            os.chmod(tmp, file_mode())', '            pass',
-      [f'{UV}::test_outputs_modes_follow_the_umask'],
+      [f'{REGRESSOR}::test_outputs_modes_follow_the_umask'],
       'outputs keep mkstemp\'s 0600, readable only by their owner'),
     M('mode-fixed-0644', CLI, 'os.chmod(tmp, file_mode())', 'os.chmod(tmp, 0o644)',
-      [f'{UV}::test_outputs_modes_follow_the_umask'], 'outputs 0644 whatever the umask'),
+      [f'{REGRESSOR}::test_outputs_modes_follow_the_umask'], 'outputs 0644 whatever the umask'),
     M('mode-umask-ignored', CLI, 'os.chmod(tmp, file_mode())', 'os.chmod(tmp, 0o666)',
-      [f'{UV}::test_outputs_modes_follow_the_umask'], 'outputs world-writable'),
+      [f'{REGRESSOR}::test_outputs_modes_follow_the_umask'], 'outputs world-writable'),
     # ---------------------------------------------------------------- boundaries
     M('bound-positive-int', CLI, '    if value <= 0:\n        raise argparse.ArgumentTypeError(f\'{value} must be a positive',
       '    if value < 0:\n        raise argparse.ArgumentTypeError(f\'{value} must be a positive',
-      [f'{UV}::test_each_validator_takes_its_smallest_value_and_refuses_the_next_below'],
+      [f'{BAD}::test_each_validator_takes_its_smallest_value_and_refuses_the_next_below'],
       '--batch-size 0 accepted'),
     M('bound-positive-float-strict', CLI, 'if not math.isfinite(value) or value <= 0:',
       'if not math.isfinite(value) or value <= 1e-300:',
-      [f'{UV}::test_each_validator_takes_its_smallest_value_and_refuses_the_next_below'],
+      [f'{BAD}::test_each_validator_takes_its_smallest_value_and_refuses_the_next_below'],
       'the smallest learning rates refused'),
     M('bound-non-negative-float', CLI, 'if not math.isfinite(value) or value < 0:',
       'if not math.isfinite(value) or value <= 0:',
-      [f'{UV}::test_each_validator_takes_its_smallest_value_and_refuses_the_next_below',
-       f'{UV}::test_pause_0_and_batch_of_1_are_accepted_by_both_scripts'], '--pause 0 refused'),
+      [f'{BAD}::test_each_validator_takes_its_smallest_value_and_refuses_the_next_below',
+       f'{BAD}::test_pause_0_and_batch_of_1_are_accepted_by_both_scripts'], '--pause 0 refused'),
     M('bound-memory', CLI, 'if needed > total:', 'if needed >= total:',
-      [f'{UV}::test_memory_check_accepts_exactly_the_machines_memory'],
+      [f'{PLUMBING}::test_memory_check_accepts_exactly_the_machines_memory'],
       'sizes that need exactly the memory there is refused'),
     M('bound-batch-size', CLF, 'args.batch_size > mnist.train.num_examples',
       'args.batch_size >= mnist.train.num_examples',
-      [f'{UV}::test_batch_size_equal_to_the_training_images_trains_one_more_is_refused'],
+      [f'{BAD}::test_batch_size_equal_to_the_training_images_trains_one_more_is_refused'],
       '--batch-size equal to the training images refused'),
     M('bound-batch-size-plus-one', CLF, 'args.batch_size > mnist.train.num_examples',
       'args.batch_size > mnist.train.num_examples + 1',
-      [f'{UV}::test_batch_size_equal_to_the_training_images_trains_one_more_is_refused'],
+      [f'{BAD}::test_batch_size_equal_to_the_training_images_trains_one_more_is_refused'],
       'one image more than the training set accepted'),
     M('bound-validation-size-top', 'tf1_compat/input_data.py',
       'if not 0 <= validation_size <= len(train_images):',
       'if not 0 <= validation_size < len(train_images):',
-      [f'{UV}::test_validation_size_from_0_to_every_training_image'],
+      [f'{INPUT}::test_validation_size_from_0_to_every_training_image'],
       'every training image as validation refused'),
     M('bound-validation-size-bottom', 'tf1_compat/input_data.py',
       'if not 0 <= validation_size <= len(train_images):',
       'if not 0 < validation_size <= len(train_images):',
-      [f'{UV}::test_validation_size_from_0_to_every_training_image'],
+      [f'{INPUT}::test_validation_size_from_0_to_every_training_image'],
       'validation_size=0 refused'),
     M('bound-epoch-end', 'tf1_compat/input_data.py',
       'if start + batch_size > self._num_examples:', 'if start + batch_size >= self._num_examples:',
-      [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
+      [f'{INPUT}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
       'an epoch ends (and reshuffles) one batch early when the batch size divides it'),
     # ---------------------------------------------------------------- falsy zero
     M('zero-clf-seed', CLF, '        if args.seed is not None:\n            # Upstream',
       '        if args.seed:\n            # Upstream',
-      [f'{UV}::test_classifier_seed_0_repeats_itself_and_differs_from_seed_1'],
+      [f'{CLASSIFIER}::test_classifier_seed_0_repeats_itself_and_differs_from_seed_1'],
       'classifier --seed 0 runs unseeded'),
     M('zero-reg-seed', REG, 'if args.seed is not None:', 'if args.seed:',
-      [f'{UV}::test_regressor_seed_0_repeats_itself_and_differs_from_seed_1'],
+      [f'{REGRESSOR}::test_regressor_seed_0_repeats_itself_and_differs_from_seed_1'],
       'regressor --seed 0 runs unseeded'),
     M('zero-reader-seed', 'tf1_compat/input_data.py', 'RandomState(None if seed is None else',
-      'RandomState(None if not seed else', [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
+      'RandomState(None if not seed else', [f'{INPUT}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
       'read_data_sets(seed=0) shuffles unseeded'),
     M('zero-best-step', CLF, 'if best_step is None:', 'if not best_step:',
-      [f'{UV}::test_classifier_seed_0_repeats_itself_and_differs_from_seed_1'],
+      [f'{CLASSIFIER}::test_classifier_seed_0_repeats_itself_and_differs_from_seed_1'],
       'a run whose best is step 0 is told no checkpoint was saved'),
     # ---------------------------------------------------------------- the commit's order
     M('commit-delete-before-index', CKPTS,
@@ -381,13 +381,13 @@ MUTANTS = [
       '            if self.kept is not None:\n                self._delete(self.kept)\n'
       '            try:\n                write_index(self.folder, self.best, [self.best])\n'
       '            except OSError as e:\n                raise write_failed(os.path.join(self.folder, INDEX), e, self.flag) from None\n',
-      [f'{UV}::test_model_survives_a_crash_at_every_step_of_a_commit'],
+      [f'{DURABLE}::test_model_survives_a_crash_at_every_step_of_a_commit'],
       'finish() deletes the kept model before the index names the new one'),
     M('commit-save-deletes-best-first', CKPTS,
       '            try:\n                saver.save(sess,',
       '            if self.best is not None:\n                self._delete(self.best)\n'
       '            try:\n                saver.save(sess,',
-      [f'{UV}::test_model_survives_a_crash_at_every_step_of_a_commit'],
+      [f'{DURABLE}::test_model_survives_a_crash_at_every_step_of_a_commit'],
       "save() deletes the run's previous best before the index names the new one"),
     # ---------------------------------------------------------------- plotted data
     M('plot-other-rows-prediction', REG, 'pred.flatten()[:args.time_steps]',
@@ -404,20 +404,20 @@ MUTANTS = [
     # ---------------------------------------------------------------- shuffle order
     M('shuffle-images-file-order', 'tf1_compat/input_data.py',
       'return self._images if self._order is None else self._images[self._order]',
-      'return self._images', [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
+      'return self._images', [f'{INPUT}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
       '.images in file order after a shuffle'),
     M('shuffle-labels-file-order', 'tf1_compat/input_data.py',
       'return self._labels if self._order is None else self._labels[self._order]',
-      'return self._labels', [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
+      'return self._labels', [f'{INPUT}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
       '.labels in file order after a shuffle'),
     M('shuffle-despite-shuffle-false', 'tf1_compat/input_data.py',
       'if self._epochs_completed == 0 and start == 0 and shuffle:',
       'if self._epochs_completed == 0 and start == 0:',
-      [f'{UV}::test_no_shuffle_batches_come_in_file_order_across_epochs'],
+      [f'{INPUT}::test_no_shuffle_batches_come_in_file_order_across_epochs'],
       'next_batch(shuffle=False) shuffles on its first call'),
     M('shuffle-from-file-order', 'tf1_compat/input_data.py',
       'self._order = perm if self._order is None else self._order[perm]', 'self._order = perm',
-      [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
+      [f'{INPUT}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
       "an epoch's shuffle applied to the file order, not to the current order as TF 1.x"),
     # ---------------------------------------------------------------- fidelity without the oracle
     M('fid-loss-summed-over-timesteps', REG,

@@ -25,10 +25,10 @@ import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
-import machine  # noqa: E402
+from helpers import machine  # noqa: E402
 
 SELECTION = 'smoke or other_user'
-OTHER_USER_TEST = ('tests.test_durability', 'test_an_index_the_user_cannot_read_stops_training')
+OTHER_USER_TEST = ('tests.test_checkpoint_durability', 'test_an_index_the_user_cannot_read_stops_training')
 
 
 def outcomes(junit):

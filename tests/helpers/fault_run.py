@@ -1,6 +1,7 @@
-"""Run a script with a real fault injected at a chosen point (tests/test_robustness.py).
+"""Run a script with a real fault injected at a chosen point (for test_real_faults.py and
+test_checkpoint_durability.py).
 
-    python tests/fault_run.py mnist_lstm_classifier.py FAULT [script flags...]
+    python tests/helpers/fault_run.py mnist_lstm_classifier.py FAULT [script flags...]
 
 FAULT is one of:
 
@@ -23,7 +24,7 @@ import os
 import signal
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 script, fault, argv = sys.argv[1], sys.argv[2], sys.argv[3:]

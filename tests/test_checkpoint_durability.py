@@ -1,12 +1,12 @@
 """A finished model is never lost, whatever fails: an index that cannot be
-read, a failing disk call, a power cut, a kill -9 between the regressor's writes, a
-stopped process holding a lock.
+read, a failing disk call, a power cut, a crash at any step of a commit, a kill -9
+between the regressor's writes, a stopped process holding a lock.
 
 Two kinds of test for each promise: fast in-process ones with a stub Saver (the file
 operations recorded or failed by monkeypatching os), which run everywhere, and real
 ones (strace's fault injection and syscall trace, a non-root user via setpriv, kill
 -9 of a real process), which skip with a reason where the tool is missing
-(tests/machine.py checks each).
+(tests/helpers/machine.py checks each).
 
 The power-cut simulation records the checkpoint folder at every file operation of a
 run and rebuilds it as it would be after power loss at that point: the directory
@@ -41,11 +41,11 @@ from run_safety.cli import UserError
 
 CLF = os.path.join(ROOT, 'mnist_lstm_classifier.py')
 REG = os.path.join(ROOT, 'sin_cos_lstm_regressor.py')
-FAULT = os.path.join(ROOT, 'tests', 'fault_run.py')
+FAULT = os.path.join(ROOT, 'tests', 'helpers', 'fault_run.py')
 NAME = 'model.ckpt'
 PARTS = ('.index', '.data-00000-of-00001', '.meta')
 STRACE = shutil.which('strace')
-needs_strace = pytest.mark.needs('strace')  # installed, and allowed to trace (tests/machine.py)
+needs_strace = pytest.mark.needs('strace')  # installed, and allowed to trace (tests/helpers/machine.py)
 posix = pytest.mark.skipif(os.name != 'posix', reason='POSIX signals and folder fsync')
 
 
@@ -707,7 +707,7 @@ def test_sigterm_stops_a_run_waiting_for_a_stopped_eval(where, tmp_path):
     folder.mkdir()
     script = (
         'import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]\n'
-        'from test_durability import StubSaver, NAME\n'
+        'from test_checkpoint_durability import StubSaver, NAME\n'
         'from run_safety import checkpoints\n'
         'from run_safety.cli import command_line\n'
         'with command_line():\n'
@@ -760,3 +760,86 @@ def test_a_name_the_c_locale_cannot_encode_is_said_so(tmp_path, finished):
         "error: --ckpt-dir 'ckpt \\udcc3\\udca9' cannot be encoded in this locale (ascii): use "
         "a UTF-8 locale (e.g. LC_ALL=C.UTF-8, or PYTHONUTF8=1) or an ASCII name")
     assert evaluate(ckpt) == finished.accuracy
+
+
+# ------------------------------------------------------------ 6. a crash at every step of a commit
+
+class Crash(BaseException):
+    """A kill: nothing catches it, not even the code that swallows OSError."""
+
+
+FILE_OPERATIONS = ('replace', 'rename', 'remove', 'unlink', 'link', 'rmdir')
+
+
+def crash_at(monkeypatch, k):
+    """From now on, the k-th file operation (rename, replace, remove, ...) raises Crash
+    instead of happening. Returns the list of the operations seen."""
+    seen = []
+    for name in FILE_OPERATIONS:
+        real = getattr(os, name)
+
+        def operation(*args, _real=real, _name=name, **kwargs):
+            seen.append(_name)
+            if len(seen) == k + 1:
+                raise Crash(f'{_name} {args}')
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(os, name, operation)
+    return seen
+
+
+@pytest.mark.parametrize('commit', ['finish', 'save'])
+def test_model_survives_a_crash_at_every_step_of_a_commit(tf, tmp_path, monkeypatch, commit):
+    """finish: a finished run's model (w = 1) is in the folder; a second run saves its best
+    (w = 2) and crashes at step k of finish(). save: a run's best so far (w = 1), then it
+    crashes at step k of saving a better one (w = 2). For every k: afterwards, and after
+    the next run has cleaned up, TensorFlow's own tf.train.latest_checkpoint names a
+    complete checkpoint holding one of the two models, never a deleted one."""
+    graph = tf.Graph()
+    with graph.as_default():
+        w = tf.get_variable('w', [], initializer=tf.zeros_initializer())
+        saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+    name = 'model.ckpt'
+
+    def train(folder, value, step, finish=True):
+        with checkpoints.TrainingRun(str(folder), name) as run, tf.Session(graph=graph) as sess:
+            w.load(value, sess)
+            run.save(saver, sess, step)
+            if finish:
+                run.finish()
+
+    def model(folder):
+        path = tf.train.latest_checkpoint(str(folder))
+        assert path is not None
+        return float(tf.train.load_checkpoint(path).get_tensor('w'))
+
+    k = 0
+    while True:
+        folder = tmp_path / f'crash{k}'
+        folder.mkdir()
+        if commit == 'finish':
+            train(folder, 1.0, 3)
+        with checkpoints.TrainingRun(str(folder), name) as run, tf.Session(graph=graph) as sess:
+            if commit == 'save':
+                w.load(1.0, sess)
+                run.save(saver, sess, 3)
+            w.load(2.0, sess)
+            if commit == 'finish':
+                run.save(saver, sess, 7)
+            with monkeypatch.context() as m:
+                seen = crash_at(m, k)
+                try:
+                    run.save(saver, sess, 7) if commit == 'save' else run.finish()
+                    crashed = False
+                except Crash:
+                    crashed = True
+            if not crashed and commit == 'save':
+                run.finish()
+        assert model(folder) in (1.0, 2.0), f'after a crash at step {k}: {seen}'
+        with checkpoints.TrainingRun(str(folder), name):  # the next run cleans up
+            pass
+        assert model(folder) in (1.0, 2.0), f'after a crash at step {k} and a cleanup: {seen}'
+        if not crashed:
+            assert model(folder) == 2.0  # finished: the new model is the folder's
+            break
+        k += 1
+    assert k >= 2  # the commit has steps: the index and the deletion of the old model

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, posix_signals
 import mnist_lstm_classifier as clf
-from run_safety import checkpoints
+from run_safety import checkpoints, cli
 from run_safety.cli import (Interrupted, UserError, check_interrupted, check_memory,
                             deferred_signals)
 
@@ -175,3 +175,13 @@ def test_the_memory_check_refuses_only_what_does_not_fit(tmp_path, capsys):
     assert e.value.code == 1
     assert '--hidden-units 1000000 and --batch-size 128 need about' in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.smoke
+def test_memory_check_accepts_exactly_the_machines_memory(monkeypatch):
+    import psutil
+    from types import SimpleNamespace
+    monkeypatch.setattr(psutil, 'virtual_memory', lambda: SimpleNamespace(total=1000))
+    cli.check_memory(1000, 'these sizes')
+    with pytest.raises(cli.UserError, match='need about'):
+        cli.check_memory(1001, 'these sizes')

@@ -1,14 +1,15 @@
-"""Robustness under real faults, for both scripts.
+"""Real faults, for both scripts: concurrent runs, odd paths, full and read-only disks,
+signals, kill -9, sizes beyond memory, damaged files.
 
 Every fault here is real: concurrent processes, real signals (SIGINT, SIGTERM,
 SIGHUP, SIGKILL) sent to real processes, a really full or read-only filesystem (a
 small tmpfs, mounted as root; those tests skip elsewhere), a closed pipe, damaged
 bytes. Processes are watched through their output (line by line) and their files,
-never through fixed sleeps. tests/fault_run.py runs a script with a real signal or a
+never through fixed sleeps. tests/helpers/fault_run.py runs a script with a real signal or a
 real kill -9 at an exact point of a save, which no outside timing can hit reliably;
 test_kill_9_at_random_moments hits saves from the outside as well.
 
-Run alone: python -m pytest -q tests/test_robustness.py (about 4 minutes on 2 cores).
+Run alone: python -m pytest -q tests/test_real_faults.py (about 4 minutes on 2 cores).
 """
 import contextlib
 import glob
@@ -35,10 +36,10 @@ from run_safety import checkpoints
 
 CLF = os.path.join(ROOT, 'mnist_lstm_classifier.py')
 REG = os.path.join(ROOT, 'sin_cos_lstm_regressor.py')
-FAULT = os.path.join(ROOT, 'tests', 'fault_run.py')
+FAULT = os.path.join(ROOT, 'tests', 'helpers', 'fault_run.py')
 NAME = clf.CKPT_NAME
 TEMP = re.compile(r'tmp|tempstate|_temp')  # every temporary name TF or the project uses
-# root on Linux, allowed to mount (a container may not be): tests/machine.py checks it
+# root on Linux, allowed to mount (a container may not be): tests/helpers/machine.py checks it
 needs_tmpfs = pytest.mark.needs('tmpfs')
 pytestmark = pytest.mark.skipif(os.name != 'posix', reason='POSIX signals (SIGKILL, SIGHUP, '
                                 'preexec_fn) and exit statuses 128 + N')
@@ -433,7 +434,7 @@ def test_second_ctrl_c_during_a_save_stops_at_once_and_leaves_no_half_checkpoint
 @pytest.mark.parametrize('script', [CLF, REG])
 def test_ctrl_c_while_the_modules_load(script, tmp_path):
     """A real SIGINT while the script's own imports run (sent by an import hook as
-    numpy starts loading, tests/fault_run.py): one line, exit 130, nothing created.
+    numpy starts loading, tests/helpers/fault_run.py): one line, exit 130, nothing created.
     Caught: without run_safety/early_exit.py, a KeyboardInterrupt traceback, exit 1."""
     run = Run([FAULT, os.path.basename(script), 'sigint-importing-numpy', '--logdir', 'logs'],
               tmp_path)

@@ -7,9 +7,9 @@ how to enable each). A check runs once per test session; it asks the machine its
 the platform alone.
 
 What the suite needs of the machine, and who checks it:
-  another user (root on Linux, setpriv)  other_user()        test_durability.py
-  strace that may trace (ptrace)          strace()            test_durability.py
-  mounting a tmpfs (root, CAP_SYS_ADMIN)  tmpfs()             test_robustness.py
+  another user (root on Linux, setpriv)  other_user()        test_checkpoint_durability.py
+  strace that may trace (ptrace)          strace()            test_checkpoint_durability.py
+  mounting a tmpfs (root, CAP_SYS_ADMIN)  tmpfs()             test_real_faults.py
   TCP on 127.0.0.1 (TensorBoard, Jupyter) loopback()          test_tensorboard.py, test_notebook.py,
                                                               test_input_data.py
   bash (the README's shell blocks)        bash()              test_readme_commands.py, test_notebook.py
@@ -17,6 +17,7 @@ What the suite needs of the machine, and who checks it:
 """
 import functools
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -90,12 +91,27 @@ def _readable_copy(root, destination):
             os.chmod(os.path.join(dirpath, name), 0o644)
 
 
+def remove_stale(parent):
+    """The folders of test runs that were killed before their clean-up (a timeout's
+    SIGKILL): as-nobody-<pid>-* whose process is gone."""
+    for name in os.listdir(parent):
+        match = re.fullmatch(r'as-nobody-(\d+)-\w+', name)
+        if match:
+            try:
+                os.kill(int(match.group(1)), 0)
+            except ProcessLookupError:
+                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            except OSError:  # alive, another user's
+                pass
+
+
 def shared_folder():
     """A new folder every user can enter, in the first temporary folder user nobody
     can reach (pytest's own tmp_path is under a root-only 0700 folder), or None."""
     for parent in dict.fromkeys([tempfile.gettempdir(), '/tmp', '/var/tmp', '/dev/shm']):
         if os.path.isdir(parent) and unreachable([parent]) is None:
-            folder = tempfile.mkdtemp(prefix='as-nobody-', dir=parent)
+            remove_stale(parent)
+            folder = tempfile.mkdtemp(prefix=f'as-nobody-{os.getpid()}-', dir=parent)
             os.chmod(folder, 0o755)
             return folder
     return None

@@ -1,4 +1,4 @@
-"""noxfile.py finds each supported Python the way a learner's machine has it, and
+"""The Python matrix: noxfile.py finds each supported Python the way a learner's machine has it, and
 says why it skips one it cannot find (docs/testing.md, the matrix)."""
 import os
 import sys
