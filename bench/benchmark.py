@@ -481,7 +481,9 @@ def idle_warnings(load_before, load_after, live, runs):
     warn = []
     if load_before and load_before[0] > IDLE_LOADAVG:
         warn.append(f'the 1-min load average was {load_before[0]:.2f} before the workers started '
-                    f'(> {IDLE_LOADAVG}): other work was running')
+                    f'(> {IDLE_LOADAVG}): other work was running, or had stopped less than a '
+                    f'minute or two before (the average decays slowly); the other processes\' CPU '
+                    f'while each side was measured is the direct measure')
     for w in live:
         other = [e['other_cores'] for e in w.load if e.get('other_cores') is not None]
         steal = [e['steal_cores'] for e in w.load if e.get('steal_cores') is not None]
