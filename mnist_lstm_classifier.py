@@ -498,7 +498,7 @@ def parse_args(argv=None):
                         'the batch as two halves run side by side (one per core), with a '
                         'hand-written backward (fast_lstm/); float32 results within rounding of '
                         'the default graph, checkpoints interchangeable both ways; training steps '
-                        '1.7-2.6x faster on a shared 2-core machine (FIDELITY.md, '
+                        'about 2.8x faster on 2 idle cores (FIDELITY.md, '
                         'docs/performance.md)')
     p.add_argument('--metrics-json', metavar='PATH',
                    help='write the run\'s numbers as JSON: steps, best_batch_accuracy, best_step, '
