@@ -494,10 +494,12 @@ def parse_args(argv=None):
                         'training steps 8-13%% faster, but about 1 s more to build, so a default '
                         '782-step run roughly breaks even')
     p.add_argument('--fast', action='store_true',
-                   help='opt-in speed mode: the same variables and math as fewer, fused ops with '
-                        'a hand-written backward (fast_lstm/); float32 results within rounding of '
+                   help='opt-in speed mode: the same variables and math as fewer, fused ops, '
+                        'the batch as two halves run side by side (one per core), with a '
+                        'hand-written backward (fast_lstm/); float32 results within rounding of '
                         'the default graph, checkpoints interchangeable both ways; training steps '
-                        'about 1.5-1.8x faster (FIDELITY.md, docs/performance.md)')
+                        'about 2.8x faster on 2 idle cores (FIDELITY.md, '
+                        'docs/performance.md)')
     p.add_argument('--metrics-json', metavar='PATH',
                    help='write the run\'s numbers as JSON: steps, best_batch_accuracy, best_step, '
                         'checkpoint, test_accuracy, train_seconds, select_on, seed (and '

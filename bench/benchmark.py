@@ -13,7 +13,8 @@ Adam lr 0.001, measured for each side in its own long-lived worker process:
 * project-static: the same with build_graph(static_unroll=True), the script's opt-in
                  --static-unroll (tf.nn.static_rnn instead of dynamic_rnn's while loop)
 * project-fast : the same with build_graph(fast=True) and the script's --fast session
-                 config (fast_lstm/: fused ops, hand-written backward)
+                 config (fast_lstm/: the batch in two independent halves, one per core,
+                 fused ops, hand-written backward)
 * keras3       : bench/keras3_step.py, plain Keras 3 (no TF_USE_LEGACY_KERAS), compiled
                  model.train_on_batch with Keras' defaults: jit_compile='auto', which
                  resolves to no XLA here (LSTM's use_cudnn='auto' opts the model out)
@@ -34,8 +35,14 @@ Then, unless --skip-runs, each script's whole run is timed from start to exit, i
 temporary folders: `python mnist_lstm_classifier.py` (defaults, 782 steps), the same
 with --fast, and `python sin_cos_lstm_regressor.py --plot file`.
 
-The machine is shared and noisy: read the ratios (measured interleaved) rather than
-the absolute numbers, and look at the load average printed with them.
+For --fast the report gives, against each peer, the median of the per-round ratios
+(project-fast's median step in a round over the peer's in the same round) with their
+range, and floor / median the same way: one lucky or unlucky round cannot move them.
+The machine may be shared and noisy: the report's header gives the load averages and
+the CPU that other processes took while each side was measured (/proc/stat minus the
+benchmark's own processes), and warns when the machine was not idle (1-min load
+average above 0.5 at the start, or other processes using more than 0.1 core while
+a side was measured).
 """
 import argparse
 import json
@@ -81,13 +88,13 @@ def step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
 
 def fast_step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
     """The FLOPs --fast's graph really does (fast_lstm/graph.py): the pixels, not the 128
-    hidden inputs, meet the gate weights (plus a ones column for the bias), no h @ Wh at
-    step 0; backward: dh per step, dWh and the gate weights' gradient as one matmul each."""
-    gates_x = 2 * b * t * (i + 1) * 4 * h
-    recurrent = (t - 1) * 2 * b * h * 4 * h
-    output = 2 * b * h * c
-    forward = gates_x + recurrent + output
-    backward = recurrent + 2 * b * t * h * 4 * h + gates_x + 2 * output
+    hidden inputs, meet the gate weights (the input layer is folded into them); forward:
+    BlockLSTM's [x_t, h] @ [Wx; Wh] every step; backward: dh on every step but the first,
+    the weight gradients as one matmul for Wx (all steps) and one for Wh (all but the
+    first, h_0 = 0)."""
+    forward = t * 2 * b * (i + h) * 4 * h + 2 * b * h * c
+    backward = ((t - 1) * 2 * b * 4 * h * h + 2 * t * b * i * 4 * h + (t - 1) * 2 * b * h * 4 * h
+                + 2 * 2 * b * h * c)
     return forward + backward
 
 
@@ -139,6 +146,66 @@ def loadavg():
         return None
 
 
+def machine_cpu_seconds():
+    """(busy, steal) CPU seconds of the whole machine so far, from /proc/stat (None where
+    that file is missing): busy is every state but idle and iowait; steal is time the
+    hypervisor gave to other machines."""
+    try:
+        with open('/proc/stat') as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf('SC_CLK_TCK')
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    steal = fields[7] if len(fields) > 7 else 0
+    return (sum(fields[:8]) - idle - steal) / tick, steal / tick
+
+
+def process_cpu_seconds(pids):
+    """user + system CPU seconds of these processes (all their threads), from /proc."""
+    tick = os.sysconf('SC_CLK_TCK')
+    total = 0
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / tick
+
+
+def children_cpu_seconds():
+    """CPU seconds of this process's finished (waited-for) children: the whole runs."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+class OtherLoad:
+    """How much CPU the rest of the machine took while our processes were measured: the
+    machine's busy CPU seconds minus this process's and the workers' own, per second of
+    wall time, in cores (0 on an idle machine; 2 = two cores' worth of other work), and
+    the hypervisor's steal. The load average cannot say this during the rounds: it counts
+    the benchmark's own running worker too."""
+
+    def __init__(self, pids):
+        self.pids = [os.getpid()] + list(pids)
+        self.t0 = time.perf_counter()
+        self.machine0 = machine_cpu_seconds()
+        self.ours0 = process_cpu_seconds(self.pids) + children_cpu_seconds()
+
+    def cores(self):
+        """(other cores, steal cores) since construction, or (None, None) without /proc."""
+        machine = machine_cpu_seconds()
+        if machine is None or self.machine0 is None:
+            return None, None
+        wall = max(time.perf_counter() - self.t0, 1e-9)
+        ours = process_cpu_seconds(self.pids) + children_cpu_seconds() - self.ours0
+        other = max(0.0, machine[0] - self.machine0[0] - ours) / wall
+        return other, (machine[1] - self.machine0[1]) / wall
+
+
 def prepare_batches(path, n=16, seed=0):
     """n batches from the real MNIST training split (the project's reader), else random."""
     import numpy as np
@@ -177,6 +244,8 @@ class Worker:
                                      bufsize=1)
         self.info = None
         self.ms = []
+        self.rounds = []  # the ms of each round's steps, one list per round
+        self.load = []  # per round: load averages and the other work's CPU (OtherLoad)
         self.losses = []
 
     def _read(self, expect):
@@ -219,6 +288,7 @@ class Worker:
         reply = self._read('TIMES')
         if keep:
             self.ms.extend(reply['ms'])
+            self.rounds.append(reply['ms'])
             self.losses.append(reply['loss'])
         return reply
 
@@ -291,16 +361,26 @@ def measure_steps(args, tmpdir, notes):
             rates.setdefault('tensorflow' if w.name.startswith('keras3') else 'torch', [])
     rate_worker = {'tensorflow': next((w for w in live if w.name.startswith('keras3')), None),
                    'torch': next((w for w in live if w.name == 'torch'), None)}
+    pids = [w.proc.pid for w in live]
     for r in range(args.rounds):
         if not live:
             break
         k = r % len(live)
         for w in live[k:] + live[:k]:
+            before = loadavg()
+            other = OtherLoad(pids)
+            cpu0 = process_cpu_seconds([w.proc.pid])
             try:
-                w.run(args.steps_per_round, args.max_seconds)
+                reply = w.run(args.steps_per_round, args.max_seconds)
             except RuntimeError as e:
                 drop(w, f'in round {r + 1}', e)
                 rate_worker = {lib: (None if x is w else x) for lib, x in rate_worker.items()}
+                continue
+            other_cores, steal_cores = other.cores()
+            cpu_ms = (process_cpu_seconds([w.proc.pid]) - cpu0) * 1e3 / max(len(reply['ms']), 1)
+            w.load.append({'round': r + 1, 'loadavg_before': before, 'loadavg_after': loadavg(),
+                           'other_cores': other_cores, 'steal_cores': steal_cores,
+                           'cpu_ms_per_step': cpu_ms})
         # the matmul rate, interleaved too (best of all rounds is the floor's rate)
         rates['numpy'].append(numpy_gflops(1 if args.quick else 2))
         for lib in ('tensorflow', 'torch'):
@@ -334,11 +414,15 @@ def whole_runs(args, tmpdir):
                        '--logdir', os.path.join(d, 'logs'), '--metrics-json', metrics]
             print(f'whole run {i + 1}/{args.runs}: {which} ...',
                   file=sys.stderr)
+            before = loadavg()
+            other = OtherLoad([])
             t0 = time.perf_counter()
             proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
             wall = time.perf_counter() - t0
-            entry = {'wall_s': wall, 'exit': proc.returncode}
+            other_cores, steal_cores = other.cores()
+            entry = {'wall_s': wall, 'exit': proc.returncode, 'loadavg_before': before,
+                     'other_cores': other_cores, 'steal_cores': steal_cores}
             if proc.returncode != 0:
                 entry['error'] = proc.stdout[-800:]
             try:
@@ -360,63 +444,168 @@ def fmt(v, digits=1):
     return f'{v:.{digits}f}'
 
 
+# Thresholds for "the machine was not idle" (the report warns above them).
+IDLE_LOADAVG = 0.5  # 1-min load average before the workers start
+IDLE_OTHER_CORES = 0.1  # other processes' CPU while a side was measured, in cores (median)
+IDLE_OTHER_CORES_MAX = 0.5  # ... in any one side's round
+
+
+def round_medians(w):
+    """{round number: median ms of that round's steps} of one side."""
+    return {e['round']: statistics.median(ms) for e, ms in zip(w.load, w.rounds) if ms}
+
+
+def spread(values):
+    """(median, min, max) of a list, or None when it is empty."""
+    return (statistics.median(values), min(values), max(values)) if values else None
+
+
+def fast_vs_peers(live, floor):
+    """--fast's per-round ratios: {peer: [fast's round median / peer's round median]} for the
+    rounds both measured, and 'floor' -> [floor / fast's round median]."""
+    sides = {w.name: round_medians(w) for w in live}
+    fast = sides.get('project-fast')
+    if not fast:
+        return {}
+    out = {}
+    for peer in ('project', 'keras3', 'keras3-xla', 'torch'):
+        if peer in sides:
+            out[peer] = [fast[r] / sides[peer][r] for r in sorted(fast) if r in sides[peer]]
+    if floor:
+        out['floor'] = [floor / fast[r] for r in sorted(fast)]
+    return out
+
+
+def idle_warnings(load_before, load_after, live, runs):
+    """Why the figures may not be an idle machine's, one line each (empty: it looked idle)."""
+    warn = []
+    if load_before and load_before[0] > IDLE_LOADAVG:
+        warn.append(f'the 1-min load average was {load_before[0]:.2f} before the workers started '
+                    f'(> {IDLE_LOADAVG}): other work was running, or had stopped less than a '
+                    f'minute or two before (the average decays slowly); the other processes\' CPU '
+                    f'while each side was measured is the direct measure')
+    for w in live:
+        other = [e['other_cores'] for e in w.load if e.get('other_cores') is not None]
+        steal = [e['steal_cores'] for e in w.load if e.get('steal_cores') is not None]
+        if other and (statistics.median(other) > IDLE_OTHER_CORES or max(other) > IDLE_OTHER_CORES_MAX):
+            warn.append(f'{w.name}: other processes used {statistics.median(other):.2f} cores (median '
+                        f'of its rounds, max {max(other):.2f}) while it was measured')
+        if steal and statistics.median(steal) > IDLE_OTHER_CORES:
+            warn.append(f'{w.name}: the hypervisor stole {statistics.median(steal):.2f} cores (median '
+                        f'of its rounds) while it was measured')
+    for which, entries in (runs or {}).items():
+        for e in entries:
+            if e.get('other_cores') is not None and e['other_cores'] > IDLE_OTHER_CORES:
+                warn.append(f'whole run {which}: other processes used {e["other_cores"]:.2f} cores '
+                            f'during it')
+    return warn
+
+
+def floor_ms(rates):
+    """The FLOP floor in ms: the step's FLOPs at the best matmul rate measured, or None."""
+    best = max((max(v) for v in rates.values() if v), default=None)
+    return step_flops()[2] / (best * 1e9) * 1e3 if best else None
+
+
 def report(args, machine, live, rates, runs, notes, load_before, load_after):
     out = []
     parts, forward, total = step_flops()
     best_rates = {lib: max(v) for lib, v in rates.items() if v}
     rate_lib, rate = max(best_rates.items(), key=lambda kv: kv[1]) if best_rates else (None, None)
+    floor = total / (rate * 1e9) * 1e3 if rate else None
     stats = {w.name: summarize(w.ms) for w in live}
     base = stats.get('project', {}).get('median')
+    warnings = idle_warnings(load_before, load_after, live, runs)
+    fl = (lambda la: ' / '.join(f'{x:.2f}' for x in la) if la else '?')
+    v = machine['versions']
 
+    out.append('## Machine')
+    out.append('')
+    out.append(f'- CPU: {machine["cpu"]}, {machine["cores"]} cores '
+               f'({machine["usable_cores"]} usable), {machine["platform"]}')
+    out.append(f'- Python {machine["python"]}; tensorflow {v["tensorflow"]}, tf-keras {v["tf-keras"]}, '
+               f'keras {v["keras"]}, torch {v["torch"] or "not installed"}, numpy {v["numpy"]}')
+    out.append(f'- load average (1/5/15 min) before: {fl(load_before)}, after: {fl(load_after)}')
+    other = [e['other_cores'] for w in live for e in w.load if e.get('other_cores') is not None]
+    if other:
+        out.append(f'- other processes\' CPU while the sides were measured: median {statistics.median(other):.2f} '
+                   f'cores, max {max(other):.2f} (0 = idle; from /proc/stat minus the benchmark\'s own '
+                   f'processes: the load average also counts the benchmark\'s running worker)')
+    if warnings:
+        out.append('')
+        out.append('**WARNING: the machine was not idle; the figures below are not an idle machine\'s '
+                   '(every side suffers, those with 2 threads that wait for each other most):**')
+        for line in warnings:
+            out.append(f'- {line}')
+    out.append('')
     out.append(f'## Training step, batch {BATCH}, {N_STEPS} steps x {N_INPUTS} inputs, '
                f'{HIDDEN} hidden, {CLASSES} classes, Adam {LR}')
     out.append('')
     out.append(f'{args.rounds} interleaved rounds x {args.steps_per_round} steps per side '
                f'(after {args.warmup} warm-up steps); each step timed alone.')
     out.append('')
-    out.append('| side | median ms/step | IQR (p25-p75) ms | min ms | steps | ratio to project |')
-    out.append('|---|---:|---:|---:|---:|---:|')
+    out.append('| side | median ms/step | IQR (p25-p75) ms | min ms | steps | ratio to project | '
+               'CPU ms/step | other work (cores) |')
+    out.append('|---|---:|---:|---:|---:|---:|---:|---:|')
     for w in live:
         s = stats[w.name]
         ratio = fmt(s['median'] / base, 2) if base else 'n/a'
+        oc = [e['other_cores'] for e in w.load if e.get('other_cores') is not None]
+        cpu = [e['cpu_ms_per_step'] for e in w.load if e.get('cpu_ms_per_step')]
         out.append(f'| {w.name} | {fmt(s["median"])} | {fmt(s["p25"])}-{fmt(s["p75"])} | '
-                   f'{fmt(s["min"])} | {s["n"]} | {ratio} |')
+                   f'{fmt(s["min"])} | {s["n"]} | {ratio} | '
+                   f'{fmt(statistics.median(cpu)) if cpu else "?"} | '
+                   f'{fmt(statistics.median(oc), 2) if oc else "?"} |')
     if rate:
-        floor = total / (rate * 1e9) * 1e3
         ratio = fmt(floor / base, 2) if base else 'n/a'
         out.append(f'| FLOP floor ({total / 1e9:.2f} GFLOP at {rate:.0f} GFLOP/s, {rate_lib}) | '
-                   f'{fmt(floor)} | - | - | - | {ratio} |')
+                   f'{fmt(floor)} | - | - | - | {ratio} | | |')
+    ratios = fast_vs_peers(live, floor)
+    if ratios:
+        out.append('')
+        out.append('### --fast (project-fast) against each peer, round by round')
+        out.append('')
+        out.append('Each round\'s ratio is project-fast\'s median step in that round over the peer\'s '
+                   'median step in the same round (measured minutes apart at most, under the same '
+                   'load); the floor\'s row is floor / project-fast\'s round median (higher is better).')
+        out.append('')
+        out.append('| project-fast against | median of per-round ratios | range (min-max) | rounds | '
+                   'ratio of the medians above |')
+        out.append('|---|---:|---:|---:|---:|')
+        for peer, values in ratios.items():
+            sp = spread(values)
+            if not sp:
+                continue
+            whole = (floor / stats['project-fast']['median'] if peer == 'floor'
+                     else stats['project-fast']['median'] / stats[peer]['median'])
+            label = 'FLOP floor (floor / median)' if peer == 'floor' else peer
+            out.append(f'| {label} | {sp[0]:.2f} | {sp[1]:.2f}-{sp[2]:.2f} | {len(values)} | {whole:.2f} |')
     out.append('')
+    out.append('- "CPU ms/step": the CPU time of the side\'s process (all its threads) per step, '
+               'median of its rounds: its work, which competing load inflates less than the wall '
+               'time (threads that spin while they wait count too)')
     for w in live:
         out.append(f'- {w.name}: {w.info.get("what")}; last loss {w.losses[-1]:.3f}'
                    + (f'; torch threads {w.info["threads"]}' if 'threads' in w.info else ''))
     out.append(f'- FLOPs per step: forward {forward / 1e9:.3f} GFLOP ('
                + ', '.join(f'{k} {v / 1e6:.1f} M' for k, v in parts.items())
                + f'), backward ~2x forward, total {total / 1e9:.3f} GFLOP')
-    out.append('- best 2048x2048 fp32 matmul rate: '
+    out.append('- best 2048x2048 fp32 matmul rate (best of all rounds): '
                + ', '.join(f'{lib} {r:.0f} GFLOP/s' for lib, r in best_rates.items()))
     for w in live:
         if len(w.ms) < args.rounds * args.steps_per_round and not getattr(w, 'died', False):
             out.append(f'- {w.name}: some rounds were cut short by --max-seconds {args.max_seconds:g} '
                        f'({len(w.ms)} of {args.rounds * args.steps_per_round} steps timed)')
     fast = stats.get('project-fast', {}).get('median')
-    if fast:
-        vs = [f'{fmt(fast / stats[o]["median"], 2)}x {o}' for o in ('keras3', 'keras3-xla', 'torch')
-              if o in stats]
-        if vs:
-            out.append('- project-fast median: ' + ', '.join(vs) + ' (median / median)')
-        if rate:
-            real = fast_step_flops()
-            out.append(f'- project-fast against the FLOP floor: floor / median = '
-                       f'{fmt(floor / fast, 2)}; --fast really does {real / 1e9:.2f} GFLOP a step '
-                       f'(the folded input layer and no h @ Wh at step 0), whose floor at that rate '
-                       f'is {fmt(real / (rate * 1e9) * 1e3)} ms ({fmt(real / (rate * 1e9) * 1e3 / fast, 2)} '
-                       f'of its median)')
+    if fast and rate:
+        real = fast_step_flops()
+        out.append(f'- --fast really does {real / 1e9:.2f} GFLOP a step (the folded input layer), '
+                   f'whose floor at that rate is {fmt(real / (rate * 1e9) * 1e3)} ms '
+                   f'({fmt(real / (rate * 1e9) * 1e3 / fast, 2)} of its median)')
     if 'torch' in stats:
         out.append('- torch runs 2 OpenMP threads that wait at a barrier after every small op: when '
                    'other work competes for the 2 cores it slows down far more than TensorFlow '
-                   '(seen here: ~20 ms/step on a quiet machine, 100s of ms to seconds under load); '
-                   'its min is the fairer figure then')
+                   '(100s of ms to seconds a step under load); its min is the fairer figure then')
     for n in notes:
         out.append(f'- {n}')
 
@@ -424,8 +613,8 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
         out.append('')
         out.append('## Whole runs, start to exit')
         out.append('')
-        out.append('| run | wall s | in-script loop s | rest s | result |')
-        out.append('|---|---:|---:|---:|---|')
+        out.append('| run | wall s | in-script loop s | rest s | other work (cores) | result |')
+        out.append('|---|---:|---:|---:|---:|---|')
         labels = {'classifier': 'python mnist_lstm_classifier.py (782 steps)',
                   'classifier-fast': 'python mnist_lstm_classifier.py --fast (782 steps)',
                   'regressor': 'python sin_cos_lstm_regressor.py --plot file (200 iterations)'}
@@ -439,30 +628,27 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
                     result = f'test accuracy {e["test_accuracy"]:.4f}'
                 else:
                     result = f'final cost {e["final_cost"]:.4f}' if e.get('final_cost') is not None else 'ok'
+                oc = e.get('other_cores')
                 out.append(f'| {labels[which]} | {fmt(e["wall_s"])} | '
                            f'{fmt(loop) if loop is not None else "?"} | '
-                           f'{fmt(e["wall_s"] - loop) if loop is not None else "?"} | {result} |')
-        walls = {k: statistics.median(e['wall_s'] for e in v) for k, v in runs.items()
-                 if v and all(e['exit'] == 0 for e in v)}
-        if 'classifier' in walls and 'classifier-fast' in walls:
+                           f'{fmt(e["wall_s"] - loop) if loop is not None else "?"} | '
+                           f'{fmt(oc, 2) if oc is not None else "?"} | {result} |')
+        pairs = [d['wall_s'] / f['wall_s'] for d, f in zip(runs.get('classifier', []),
+                                                            runs.get('classifier-fast', []))
+                 if d['exit'] == 0 and f['exit'] == 0]
+        if pairs:
+            sp = spread(pairs)
             out.append('')
-            out.append(f'--fast whole run: {walls["classifier"] / walls["classifier-fast"]:.2f}x '
-                       f'faster than the default one (wall, start to exit)')
+            out.append(f'--fast whole run: {sp[0]:.2f}x faster than the default one (wall, start to exit; '
+                       + (f'median of {len(pairs)} back-to-back pairs, range {sp[1]:.2f}-{sp[2]:.2f})'
+                          if len(pairs) > 1 else 'one pair)'))
         out.append('')
         out.append('"in-script loop": the training loop as the script measures it (--metrics-json); '
                    '"rest": TensorFlow import, data, graph, test evaluation, writing outputs, exit.')
-
-    out.append('')
-    out.append('## Machine')
-    out.append('')
-    v = machine['versions']
-    out.append(f'- CPU: {machine["cpu"]}, {machine["cores"]} cores '
-               f'({machine["usable_cores"]} usable), {machine["platform"]}')
-    out.append(f'- Python {machine["python"]}; tensorflow {v["tensorflow"]}, tf-keras {v["tf-keras"]}, '
-               f'keras {v["keras"]}, torch {v["torch"] or "not installed"}, numpy {v["numpy"]}')
-    fl = (lambda la: ' / '.join(f'{x:.2f}' for x in la) if la else '?')
-    out.append(f'- load average (1/5/15 min) before: {fl(load_before)}, after: {fl(load_after)}'
-               f' (above ~0 with nothing else running = other work was competing: noisy numbers)')
+    if warnings:
+        out.append('')
+        out.append(f'WARNING: not an idle machine ({len(warnings)} reason(s) at the top): rerun on idle '
+                   f'cores before quoting these figures.')
     return '\n'.join(out)
 
 
@@ -523,10 +709,14 @@ def main(argv=None):
     if args.json:
         with open(args.json, 'w') as f:
             json.dump({'machine': machine, 'args': vars(args),
-                       'steps': {w.name: {'info': w.info, 'ms': w.ms, 'losses': w.losses,
+                       'steps': {w.name: {'info': w.info, 'ms': w.ms, 'rounds': w.rounds,
+                                          'load': w.load, 'losses': w.losses,
                                           **summarize(w.ms)} for w in live},
+                       'fast_ratios': fast_vs_peers(live, floor_ms(rates)),
                        'flops': step_flops()[2], 'fast_flops': fast_step_flops(), 'matmul_gflops': rates, 'runs': runs,
-                       'notes': notes, 'loadavg': [load_before, load_after]}, f, indent=1)
+                       'notes': notes, 'loadavg': [load_before, load_after],
+                       'idle_warnings': idle_warnings(load_before, load_after, live, runs)},
+                      f, indent=1)
 
 
 if __name__ == '__main__':

@@ -6,7 +6,8 @@ does, and times the script's training fetch ``sess.run([train_op, cost])``.
 
 --static-unroll (side "project-static") passes static_unroll=True to build_graph,
 the script's opt-in --static-unroll; --fast (side "project-fast") passes fast=True and
-runs the session with fast_lstm.session_config(), as the script's --fast does.
+runs the session with the script's session_config(fast=True) (fast_lstm.session_config():
+two inter-op threads, single-threaded ops), as the script's --fast does.
 """
 import os
 import sys

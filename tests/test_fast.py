@@ -17,9 +17,9 @@ from helpers import np_reference as ref
 
 tf = clf.load_tensorflow()
 ARGS = ['--training-iters', str(128 * 21), '--seed', '5', '--data-dir', DATA_DIR]
-# Measured (float32, the weights and MNIST batches below): at most 6.6e-7 of the tensor's
-# largest magnitude for the logits, the cost and all six gradients (9e-7 on random pixels);
-# the 5 Adam steps' costs within 2.1e-7 relative. Asserted with 10x room or more.
+# Measured (float32, the weights and MNIST batches below): at most 5.9e-7 of the tensor's
+# largest magnitude for the logits, the cost and all six gradients (1.2e-6 on random pixels);
+# the 5 Adam steps' costs within 1.7e-7 relative. Asserted with 8x room or more.
 TOLERANCE = 1e-5
 
 
@@ -118,23 +118,64 @@ def test_logits_cost_and_every_gradient_match_the_faithful_graph(weights):
             assert got == pytest.approx(want, rel=1e-5)
 
 
-def test_fast_graph_is_unrolled_with_the_fused_backward():
-    """What --fast builds (FIDELITY.md): no while loop, the 28 steps' elementwise backward
-    as TensorFlow's LSTMBlockCellGrad, one recurrent h @ Wh matmul per step but the first
-    (the x-part is one matmul before the recurrence), and nothing of BasicLSTMCell."""
+def test_fast_graph_runs_two_independent_halves_on_the_fused_ops():
+    """What --fast builds (FIDELITY.md): no while loop and nothing of BasicLSTMCell; the
+    batch in two halves, each half's 28 forward steps one BlockLSTM op and its elementwise
+    backward 28 LSTMBlockCellGrad ops with one dh matmul per step but the first; and the
+    two halves independent (neither half's ops feed the other's), so the session config's
+    two inter-op threads can run them side by side, one per core."""
     graph, g = build(True)
     ops = graph.get_operations()
     assert not [op for op in ops if op.type in ('Enter', 'Exit', 'LoopCond')]
-    training = ancestors([g.train_op])
-    assert len([op for op in training if op.type == 'LSTMBlockCellGrad']) == 28
     assert not [op for op in ops if 'basic_lstm_cell/' in op.name and op.type == 'MatMul']
-    forward = ancestors([g.pred])
-    recurrent = [op for op in forward if op.type == 'MatMul'
-                 and op.inputs[0].shape.as_list() == [None, 128]
-                 and op.inputs[1].shape.as_list() == [128, 512]]
-    assert len(recurrent) == 27
+    training = ancestors([g.train_op])
+    blocks = [op for op in training if op.type == 'BlockLSTM']
+    assert len(blocks) == 2
+    for block in blocks:
+        assert block.get_attr('forget_bias') == 1.0
+        assert block.get_attr('cell_clip') <= 0  # off, as in BasicLSTMCell
+        assert not block.get_attr('use_peephole')
+        assert block.inputs[1].shape.as_list() == [28, None, 29]  # x: 28 steps of 28 pixels and a 1
+    # each half's backward chain: the LSTMBlockCellGrad ops on its BlockLSTM's activations
+    # (input i, unstacked) and the dh matmuls on their gate gradients
+    chains = []
+    for block in blocks:
+        cell_grads = [op for op in training if op.type == 'LSTMBlockCellGrad'
+                      and op.inputs[8].op.inputs[0].op is block]
+        dh = [op for op in training if op.type == 'MatMul' and op.inputs[0].op in cell_grads]
+        assert (len(cell_grads), len(dh)) == (28, 27)
+        assert all(op.inputs[1].shape.as_list() == [512, 128] for op in dh)
+        chains.append(set(cell_grads) | set(dh))
+    # independent: neither forward is computed from the other, nor any op of one backward
+    # chain from an op of the other (both start from the same cost's gradient)
+    assert blocks[1] not in ancestors([blocks[0]]) and blocks[0] not in ancestors([blocks[1]])
+    assert not ancestors(list(chains[0])) & chains[1]
+    assert not ancestors(list(chains[1])) & chains[0]
     assert uses_fast_forward(g.pred)
     assert not uses_fast_forward(build(False)[1].pred)  # the check can tell them apart
+
+
+def test_fast_session_config_runs_one_single_threaded_chain_per_core():
+    config = clf.session_config(True)
+    assert (config.inter_op_parallelism_threads, config.intra_op_parallelism_threads) == (2, 1)
+    assert clf.session_config(False) is None  # the default graph keeps TensorFlow's defaults
+
+
+@pytest.mark.parametrize('batch_size', [1, 5])
+def test_fast_graph_takes_batches_that_do_not_halve(batch_size):
+    """--batch-size 1 (one half empty) and 5 (3 + 2 rows): the same logits and gradients."""
+    (dgraph, d), (fgraph, f) = (build(False, seed=2, batch_size=batch_size),
+                                build(True, seed=2, batch_size=batch_size))
+    xs, ys = mnist_batches(np.random.RandomState(4), 1)[0]
+    xs, ys = xs[:batch_size], ys[:batch_size]
+    with tf.Session(graph=dgraph) as ds, tf.Session(graph=fgraph, config=clf.session_config(True)) as fs:
+        ds.run(d.init)
+        fs.run(f.init)
+        want = ds.run([d.pred, d.cost] + d.grads, {d.x: xs, d.y: ys})
+        got = fs.run([f.pred, f.cost] + f.grads, {f.x: xs, f.y: ys})
+        for w, g in zip(want, got):
+            assert g.shape == w.shape
+            assert np.max(np.abs(g - w)) <= TOLERANCE * np.max(np.abs(w))
 
 
 def test_every_accuracy_pass_uses_the_fast_forward(monkeypatch, tmp_path):
@@ -167,7 +208,7 @@ def test_every_accuracy_pass_uses_the_fast_forward(monkeypatch, tmp_path):
     for g in graphs:
         assert uses_fast_forward(g.accuracy) and uses_fast_forward(g.correct_pred)
     assert len(configs) == 2
-    assert all(c is not None and c.inter_op_parallelism_threads == 1 for c in configs)
+    assert all(c == clf.session_config(True) for c in configs)
 
 
 def test_fast_checkpoint_evaluates_the_same_in_the_default_graph(tmp_path):
