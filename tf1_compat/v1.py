@@ -4,8 +4,9 @@ TensorFlow 2.16+ ships Keras 3, in which ``tf.compat.v1.nn.rnn_cell.BasicLSTMCel
 raises "not available with Keras 3". The legacy ``tf-keras`` package (same minor
 version as tensorflow) still has it, and TensorFlow routes to it only when
 ``TF_USE_LEGACY_KERAS=1`` is set before it resolves ``tf.keras``. Importing this
-module sets that, checks tf-keras is there, and switches TF 1.x behaviour on
-(graph mode, sessions, placeholders, v1 control flow and variables).
+module sets that, checks tf-keras is there (and of TensorFlow's own version), and
+switches TF 1.x behaviour on (graph mode, sessions, placeholders, v1 control flow and
+variables).
 """
 import os
 
@@ -21,6 +22,8 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import warnings  # noqa: E402
+
+from run_safety import requirements  # noqa: E402
 
 # Lines TensorFlow's C++ side prints while it loads, before its log level applies:
 # "WARNING: All log messages before absl::InitializeLog() ..." and info lines
@@ -64,26 +67,38 @@ def _quiet_startup():
                 os.write(fd, kept)
 
 
+def _check_versions(tf_version=None):
+    """Refuse a TensorFlow or tf-keras the scripts cannot run on (ImportError, the
+    scripts' one line), and say once, on stderr, that an untested one is used."""
+    refusal, warning = requirements.tensorflow_problem(tf_version)
+    if refusal:
+        raise ImportError(refusal)
+    if warning and not requirements.warned:
+        requirements.warned = True
+        print(f'warning: {warning}', file=sys.stderr, flush=True)
+
+
 # Python's cyclic garbage collector would walk the ~500,000 objects that importing
 # TensorFlow creates, again and again while they are made (about 0.6 s) and once
 # more at exit (about 1 s). It is off during the import; then those objects are
 # frozen (left out of every later collection), and so is everything at exit. No
 # result changes: it only skips searching for garbage cycles in objects that live
 # until the process ends anyway.
+_check_versions()
 _gc_was_enabled = gc.isenabled()
 gc.disable()
 try:
     with _quiet_startup():
-        try:
-            # Loaded now (TensorFlow would load it at the first BasicLSTMCell) so a
-            # missing package fails early, with a clear message.
-            import tf_keras  # noqa: F401
-        except ImportError:
-            raise ImportError(
-                'the tf-keras package is missing: TensorFlow 2.16+ needs it for BasicLSTMCell; '
-                'run `pip install -r requirements.txt` (or `pip install tf-keras` matching '
-                'your tensorflow version)') from None
         import tensorflow.compat.v1 as tf  # noqa: E402
+        if requirements.tensorflow_version() is None:  # installed under another name
+            _check_versions(tf.version.VERSION)
+        if requirements.needs_keras(tf.version.VERSION):
+            try:
+                # Loaded now (TensorFlow would load it at the first BasicLSTMCell) so a
+                # missing package fails early, with a clear message.
+                import tf_keras  # noqa: F401
+            except ImportError:
+                raise ImportError(requirements.missing_message(['tf-keras'])) from None
         tf.config.list_physical_devices()  # probe the devices now, inside the quiet block
 finally:
     if _gc_was_enabled:
