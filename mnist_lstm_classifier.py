@@ -436,7 +436,7 @@ def parse_args(argv=None):
                    help='opt-in speed mode: the same variables and math as fewer, fused ops with '
                         'a hand-written backward (fast_lstm/); float32 results within rounding of '
                         'the default graph, checkpoints interchangeable both ways; training steps '
-                        'about 1.5-1.8x faster (FIDELITY.md, README Performance)')
+                        'about 1.5-1.8x faster (FIDELITY.md, docs/performance.md)')
     p.add_argument('--metrics-json', metavar='PATH',
                    help='write the run\'s numbers as JSON: steps, best_batch_accuracy, best_step, '
                         'checkpoint, test_accuracy, train_seconds, select_on, seed (and '

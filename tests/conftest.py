@@ -71,6 +71,23 @@ def copy_of(finished, tmp_path):
     return ckpt
 
 
+@pytest.fixture(scope='session')
+def as_nobody():
+    """A copy of the scripts that user nobody can read, and the argv prefix that runs
+    this test run's Python as nobody: ``.repo``, ``.python``, ``.folder`` (a folder
+    nobody can enter, for the test's own files). Skips, with the one-line reason, where
+    that cannot be (not root on Linux, no setpriv, a Python or packages nobody cannot
+    read: tests/machine.py checks it as that user)."""
+    import types
+    import machine
+    folder, python, reason = machine.as_other_user(ROOT)
+    if reason:
+        pytest.skip(reason)
+    yield types.SimpleNamespace(folder=folder, python=python, repo=os.path.join(folder, 'repo'))
+    import shutil
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope='module')
 def tf115():
     """The TF 1.15 oracle (tests/tf115/oracle.py), or a skip with the reason."""
@@ -116,6 +133,23 @@ def tiny_mnist(tmp_path, monkeypatch):
         table[name] = hashlib.sha256(content).hexdigest()
     monkeypatch.setattr(input_data, 'SHA256', table)
     return tmp_path, train_images, train_labels, test_images, test_labels
+
+
+def require(*what):
+    """Skip, with the one-line reason, unless the machine has each of ``what`` (names of
+    tests/machine.py's checks: 'strace', 'tmpfs', 'loopback', 'bash', 'other_user')."""
+    import machine
+    for name in what:
+        reason = getattr(machine, name)()
+        if reason:
+            pytest.skip(reason)
+
+
+def pytest_runtest_setup(item):
+    """@pytest.mark.needs('strace', ...): checked before the test's fixtures are built,
+    so a test that cannot run here costs nothing and says why."""
+    for mark in item.iter_markers('needs'):
+        require(*mark.args)
 
 
 # Tests of behaviour that only some systems have: skipped elsewhere, with the reason.

@@ -1,6 +1,6 @@
 """NumPy reference implementations of the TF 1.x behaviour the tutorial relies on.
 
-Written from /work/shared/tutorial/TF1_SEMANTICS.md (TF 1.15's documented behaviour),
+Written from docs/tf1-semantics.md (TF 1.15's behaviour, with the source file of each),
 not from the project's code: nothing here imports TensorFlow, the scripts or tf1_compat.
 tests/test_fidelity.py compares the rebuild against these.
 """

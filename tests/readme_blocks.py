@@ -1,7 +1,9 @@
-"""The README's fenced blocks, and how the tests run them as printed.
+"""The fenced blocks of the README and of the pages under docs/, and how the tests run
+them as printed.
 
-Shared by tests/test_readme_commands.py (the shell blocks) and tests/test_notebook.py
-(the notebook recipe). Two rules, both here in plain sight:
+Shared by tests/test_readme_commands.py (the shell blocks), tests/test_notebook.py (the
+notebook recipe), tests/test_readme.py and tests/test_docs.py (which pages there are).
+Two rules, both here in plain sight:
 
 * QUICK: a command that trains (`python X.py` in a shell block, `%run X.py` in the
   notebook recipe) gets X's short flags appended at the end of its line, so the run
@@ -18,6 +20,23 @@ import sys
 from conftest import ROOT
 
 READMES = ['README.md', 'README.zh-CN.md']
+NOTEBOOKS = 'docs/notebooks.md'  # the notebook recipe, in full (the README repeats its cells)
+TROUBLESHOOTING = 'docs/troubleshooting.md'
+TESTING = 'docs/testing.md'
+
+
+def english_pages():
+    """The pages a reader follows, in order: README.md, then every English page under
+    docs/ (each has a Chinese twin, see twin())."""
+    names = sorted(n for n in os.listdir(os.path.join(ROOT, 'docs'))
+                   if n.endswith('.md') and not n.endswith('.zh-CN.md'))
+    return ['README.md'] + ['docs/' + n for n in names]
+
+
+def twin(page):
+    """The Chinese twin of an English page: README.md -> README.zh-CN.md, and so on."""
+    assert page.endswith('.md') and not page.endswith('.zh-CN.md'), page
+    return page[:-3] + '.zh-CN.md'
 
 QUICK = {
     'mnist_lstm_classifier.py': '--training-iters 2600 --hidden-units 16',  # 21 steps
@@ -42,9 +61,9 @@ SKIP = {
         'a server that runs until Ctrl-C; test_tensorboard.py starts it and reads it back '
         'over HTTP, test_notebook.py through %tensorboard',
     'python bench/benchmark.py     # about 2-5 minutes; PyTorch only if installed':
-        'speed measurement, minutes long; not part of the suite (bench/README.md)',
+        'speed measurement, minutes long; not part of the suite (docs/performance.md)',
     'python bench/phases.py        # one default classifier run, phase by phase':
-        'speed measurement (a full default run); not part of the suite (bench/README.md)',
+        'speed measurement (a full default run); not part of the suite (docs/performance.md)',
     'pip install "tensorflow[and-cuda]==2.21.0"':
         'needs an NVIDIA GPU and downloads several GB; this machine has no GPU',
     'python tests/tools/mutate.py           # 14 min on 2 shared cores (the last result, below)':
@@ -92,8 +111,8 @@ def quick(line):
 
 
 def notebook_recipe(text):
-    """The notebook cells the README gives after the Colab/kernel set-up: the ```python
-    block that starts with %cd."""
+    """The notebook cells a page gives after the Colab/kernel set-up: the ```python
+    block that starts with %cd (docs/notebooks.md has it, and the README repeats it)."""
     recipes = [lines for _, lang, lines in blocks(text)
                if lang == 'python' and lines[0].startswith('%cd ')]
     assert len(recipes) == 1, recipes
@@ -142,7 +161,7 @@ def shell_script(lines, activate_first):
     """The block as bash runs it: each line as printed (QUICK applied, SKIP lines
     replaced by a `:` no-op that names them), a marker echoed before each, so the
     output can be split per command; `source .venv/bin/activate` first for blocks
-    after the quick start, which the README says assume it."""
+    after the quick start, which the README says assume it (the pages under docs/ too)."""
     script = ['set -e']
     if activate_first:
         script.append(ACTIVATE)

@@ -1,5 +1,5 @@
 """Bad input and interruption: one line naming the file or flag, a non-zero exit,
-no traceback, and no file damaged or left half-written (README: Troubleshooting)."""
+no traceback, and no file damaged or left half-written (docs/troubleshooting.md)."""
 import contextlib
 import gzip
 import io

@@ -1,6 +1,6 @@
 """The defaults are the tutorial's, and main() builds the graph from the parsed flags.
 
-parse_args([]) is compared with the tutorial's constants (/work/shared/tutorial/), written
+parse_args([]) is compared with the tutorial's constants (docs/tf1-semantics.md), written
 out here, not read from the scripts; then main() runs in an empty working directory and the
 graph it builds is inspected (Adam's learning rate, variable and placeholder shapes), and
 the default folders are where files land. A second run with other values shows every flag
@@ -19,7 +19,8 @@ import sin_cos_lstm_regressor as reg
 tf = clf.load_tensorflow()
 reg.load_tensorflow()
 
-# The tutorial's values (classifier_tutorial.py, regressor_tutorial.py)
+# The tutorial's values (upstream's tensorflowTUT/tf20_RNN2/full_code.py and
+# tensorflowTUT/tf20_RNN2.2/full_code.py in MorvanZhou/tutorials, as the post quotes them)
 CLASSIFIER = dict(lr=0.001, training_iters=100000, batch_size=128, hidden_units=128,
                   ckpt_dir='ckptRNN', logdir=os.path.join('logs', 'mnist_lstm_classifier'),
                   # None: data/ in the working directory, else the one beside the script

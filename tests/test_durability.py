@@ -1,11 +1,12 @@
-"""Issue #17: a finished model is never lost, whatever fails: an index that cannot be
+"""A finished model is never lost, whatever fails: an index that cannot be
 read, a failing disk call, a power cut, a kill -9 between the regressor's writes, a
 stopped process holding a lock.
 
 Two kinds of test for each promise: fast in-process ones with a stub Saver (the file
 operations recorded or failed by monkeypatching os), which run everywhere, and real
 ones (strace's fault injection and syscall trace, a non-root user via setpriv, kill
--9 of a real process), which skip with a reason where the tool is missing.
+-9 of a real process), which skip with a reason where the tool is missing
+(tests/machine.py checks each).
 
 The power-cut simulation records the checkpoint folder at every file operation of a
 run and rebuilds it as it would be after power loss at that point: the directory
@@ -44,10 +45,7 @@ FAULT = os.path.join(ROOT, 'tests', 'fault_run.py')
 NAME = 'model.ckpt'
 PARTS = ('.index', '.data-00000-of-00001', '.meta')
 STRACE = shutil.which('strace')
-needs_strace = pytest.mark.skipif(STRACE is None, reason='needs strace (apt-get install strace)')
-LINUX_ROOT = sys.platform.startswith('linux') and hasattr(os, 'geteuid') and os.geteuid() == 0
-needs_root = pytest.mark.skipif(not (LINUX_ROOT and shutil.which('setpriv')),
-                                reason='runs as another user with setpriv: needs root on Linux')
+needs_strace = pytest.mark.needs('strace')  # installed, and allowed to trace (tests/machine.py)
 posix = pytest.mark.skipif(os.name != 'posix', reason='POSIX signals and folder fsync')
 
 
@@ -150,7 +148,8 @@ def test_a_read_error_on_the_index_stops_the_run_and_changes_nothing(tmp_path, m
 def test_a_real_eio_on_the_index_stops_training_and_eval_keeps_the_model(tmp_path, finished):
     """strace injects one EIO into the openat of <ckpt>/checkpoint: training stops with
     one line naming the index, nothing in the folder changes, and --eval afterwards
-    gives the finished run's accuracy (the issue's run restored other weights)."""
+    gives the finished run's accuracy (not another model's weights, which an unreadable
+    index once made it restore)."""
     ckpt = copy_of(finished, tmp_path)
     before = snapshot(ckpt)
     proc = subprocess.run(
@@ -166,16 +165,16 @@ def test_a_real_eio_on_the_index_stops_training_and_eval_keeps_the_model(tmp_pat
     assert evaluate(ckpt) == finished.accuracy
 
 
-@needs_root
-def test_an_index_the_user_cannot_read_stops_training(request, finished):
-    """A folder the user owns, its index root's and mode 600 (setpriv as nobody): one
-    line, Permission denied, and the model is all still there.
+@pytest.mark.other_user
+def test_an_index_the_user_cannot_read_stops_training(as_nobody, finished, tmp_path):
+    """A folder the user owns, its index root's and mode 600 (run as nobody, from a copy
+    of the scripts that user can read): one line, Permission denied, and the model is
+    all still there.
     Caught: the old read_index (the run deleted the model, then said it was kept)."""
     import pathlib
-    import tempfile
     # pytest's own tmp_path is under a root-only 0700 folder: nobody could not reach it
-    base = pathlib.Path(tempfile.mkdtemp(prefix='durability-'))
-    request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
+    base = pathlib.Path(as_nobody.folder) / tmp_path.name
+    base.mkdir(mode=0o755)
     os.chmod(base, 0o755)
     ckpt = copy_of(finished, base)
     logs = base / 'logs'
@@ -185,14 +184,10 @@ def test_an_index_the_user_cannot_read_stops_training(request, finished):
     os.chown(ckpt / 'checkpoint', 0, 0)
     os.chmod(ckpt / 'checkpoint', 0o600)
     before = snapshot(ckpt)
-    as_nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', sys.executable]
-    probe = subprocess.run(as_nobody + ['-c', 'pass'], capture_output=True, text=True, cwd=base)
-    if probe.returncode != 0:  # e.g. a pyenv Python whose libpython is in root's home
-        pytest.skip('this Python does not start as another user: '
-                    + (probe.stderr.strip().splitlines() or ['?'])[-1])
     proc = subprocess.run(
-        [*as_nobody, CLF,
-         *SMALL, '--training-iters', '2560', '--ckpt-dir', str(ckpt), '--logdir', str(logs)],
+        [*as_nobody.python, os.path.join(as_nobody.repo, os.path.basename(CLF)),
+         '--hidden-units', '8', '--data-dir', os.path.join(as_nobody.repo, 'data'),
+         '--training-iters', '2560', '--ckpt-dir', str(ckpt), '--logdir', str(logs)],
         capture_output=True, text=True, timeout=300, cwd=base, env={**os.environ, 'HOME': str(base)})
     line = one_line(proc.stderr)
     assert proc.returncode == 1

@@ -138,7 +138,7 @@ def test_fast_graph_is_unrolled_with_the_fused_backward():
 
 
 def test_every_accuracy_pass_uses_the_fast_forward(monkeypatch, tmp_path):
-    """Item 4 of issue #18: with --fast, the every-20 batch accuracy (g.accuracy), the
+    """With --fast, the every-20 batch accuracy (g.accuracy), the
     --select-on validation pass and the test set (evaluate(): g.correct_pred), in training
     and in --eval, run on the fast graph, in the fast session config."""
     graphs, configs = [], []
@@ -218,7 +218,7 @@ def test_tf115_checkpoint_restores_in_fast_eval(tf115, tmp_path):
 # ----------------------------------------------------------- long: the whole default run
 
 # python mnist_lstm_classifier.py --seed 1 (the default graph): test accuracy 0.9481,
-# TF 1.15's own number (tests/test_tf115.py checks the two are equal; README).
+# TF 1.15's own number (tests/test_tf115.py checks the two are equal; docs/testing.md).
 DEFAULT_SEED_1_TEST_ACCURACY = 0.9481
 
 

@@ -1,4 +1,4 @@
-"""Fidelity: the rebuild computes what TF 1.x computed (/work/shared/tutorial/TF1_SEMANTICS.md).
+"""Fidelity: the rebuild computes what TF 1.x computed (docs/tf1-semantics.md).
 
 Every reference here is tests/np_reference.py, NumPy written from the TF 1.x semantics,
 sharing no code with the scripts or tf1_compat. Runs are tiny and seeded; graphs are built

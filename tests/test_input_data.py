@@ -1,4 +1,4 @@
-"""The MNIST reader against TF 1.x's documented behaviour (TF1_SEMANTICS.md)."""
+"""The MNIST reader against TF 1.x's behaviour (docs/tf1-semantics.md)."""
 import os
 
 import numpy as np
@@ -108,6 +108,7 @@ def test_missing_file_offline_names_file_and_leaves_nothing(tiny_mnist):
     assert sorted(os.listdir(folder)) == before
 
 
+@pytest.mark.needs('loopback')  # the download server is on 127.0.0.1
 def test_missing_file_is_downloaded_and_verified(tiny_mnist, tmp_path_factory):
     """A local HTTP server stands in for the mirror."""
     import functools
@@ -134,7 +135,7 @@ def test_missing_file_is_downloaded_and_verified(tiny_mnist, tmp_path_factory):
 
 
 def test_shipped_data_matches_mnist():
-    """data/ holds the real MNIST: class counts as published (../shared/mnist README)."""
+    """data/ holds the real MNIST: the class counts data/README.md gives."""
     from conftest import DATA_DIR
     mnist = input_data.read_data_sets(DATA_DIR, validation_size=0)
     assert mnist.train.images.shape == (60000, 784) and mnist.test.images.shape == (10000, 784)

@@ -1,4 +1,4 @@
-"""Keep the best, and measure the one kept (issue #10).
+"""Keep the best, and measure the one kept: the classifier's saved checkpoint and its test score.
 
 The classifier's promise: a checkpoint is saved exactly when the printed score beats every
 earlier one, only the best is kept, and the test accuracy is that checkpoint's, counted on

@@ -1,5 +1,5 @@
 """noxfile.py finds each supported Python the way a learner's machine has it, and
-says why it skips one it cannot find (README: Tests, the Python matrix)."""
+says why it skips one it cannot find (docs/testing.md, the matrix)."""
 import os
 import sys
 

@@ -1,7 +1,7 @@
-"""The README's notebook recipe (README: In a notebook), run as printed in a real
-Jupyter kernel (Colab runs the same kernel).
+"""The notebook recipe of docs/notebooks.md (the README's Colab cells are the same), run
+as printed in a real Jupyter kernel (Colab runs the same kernel).
 
-The kernel is the one the README's local-Jupyter block installs (`python -m ipykernel
+The kernel is the one that page's local-Jupyter block installs (`python -m ipykernel
 install ... --env PATH "$PATH"`, run by bash from the activated environment), and it is
 started from a process whose PATH lacks the environment, as a Jupyter started elsewhere
 would: `%tensorboard` must still find `tensorboard`. The recipe's cells are its lines,
@@ -21,8 +21,9 @@ import urllib.request
 
 import pytest
 
-from readme_blocks import (blocks, copy_repository, notebook_recipe,
-                           outside_environment, quick, read, run_block)
+from conftest import require
+from readme_blocks import (NOTEBOOKS, READMES, blocks, copy_repository, notebook_recipe,
+                           outside_environment, quick, read, run_block, twin)
 
 nbformat = pytest.importorskip('nbformat', reason='the notebook test needs nbformat '
                                '(pip install -r requirements-dev.txt)')
@@ -32,7 +33,7 @@ pytest.importorskip('ipykernel', reason='the notebook test needs ipykernel '
                     '(pip install -r requirements-dev.txt)')
 
 if sys.platform == 'win32':
-    pytest.skip("the recipe's kernel is installed by the README's bash block (Linux, macOS)",
+    pytest.skip("the recipe's kernel is installed by docs/notebooks.md's bash block (Linux, macOS)",
                 allow_module_level=True)
 
 ITERATIONS = 5  # the regressor's QUICK flags
@@ -57,14 +58,25 @@ def kernel_block(text):
     return lines
 
 
+def colab_block(text):
+    [lines] = [lines for _, lang, lines in blocks(text)
+               if lang == 'python' and lines[0].startswith('!git clone ')]
+    return lines
+
+
 def test_both_readmes_give_the_same_recipe():
-    en, zh = read('README.md'), read('README.zh-CN.md')
-    assert notebook_recipe(en) == notebook_recipe(zh)
-    assert kernel_block(en) == kernel_block(zh)
+    """The notebooks page, its Chinese twin and both READMEs give the same Colab set-up
+    and the same cells; both notebooks pages the same kernel install."""
+    page, pages = read(NOTEBOOKS), [read(twin(NOTEBOOKS))] + [read(r) for r in READMES]
+    for other in pages:
+        assert notebook_recipe(other) == notebook_recipe(page)
+        assert colab_block(other) == colab_block(page)
+    assert kernel_block(read(twin(NOTEBOOKS))) == kernel_block(page)
 
 
 @pytest.fixture(scope='module')
 def executed(tmp_path_factory):
+    require('bash', 'loopback')  # the kernel install; the kernel's and TensorBoard's ports
     base = tmp_path_factory.mktemp('notebook')
     folder = base / 'work'          # where the notebook is: the clone beside it
     folder.mkdir()
@@ -72,14 +84,14 @@ def executed(tmp_path_factory):
     jupyter, tmp = base / 'jupyter', base / 'tmp'
     tmp.mkdir()
     env = outside_environment({'JUPYTER_DATA_DIR': str(jupyter), 'TMPDIR': str(tmp)})
-    # the README's kernel install, by bash, from the activated environment
-    status, _, output = run_block(kernel_block(read('README.md')), folder / 'tf1-lstm', env,
+    # the page's kernel install, by bash, from the activated environment
+    status, _, output = run_block(kernel_block(read(NOTEBOOKS)), folder / 'tf1-lstm', env,
                                   activate_first=True)
     assert status == 0, output
     assert os.path.isfile(jupyter / 'kernels' / 'tf1-lstm' / 'kernel.json'), output
 
     nb = nbformat.v4.new_notebook()
-    recipe = notebook_recipe(read('README.md'))
+    recipe = notebook_recipe(read(NOTEBOOKS))
     nb.cells = [nbformat.v4.new_code_cell(quick(line)) for line in recipe]
     saved = dict(os.environ)
     os.environ.clear()

@@ -13,11 +13,17 @@ from conftest import ROOT
 
 
 def quick_start_blocks():
-    """The quick start's two shell blocks: install and run, install and test."""
+    """The README's two shell blocks a learner starts with: install and run (the quick
+    start's one), install and test (the Tests section's one)."""
     readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
-    section = readme.split('## Quick start', 1)[1].split('\n### ', 1)[0]
-    blocks = re.findall(r'```bash\n(.*?)```', section, re.S)
-    return [[line for line in block.splitlines() if line.strip()] for block in blocks]
+
+    def bash_blocks(heading):
+        section = readme.split('\n' + heading + '\n', 1)[1].split('\n## ', 1)[0]
+        blocks = re.findall(r'```bash\n(.*?)```', section, re.S)
+        return [[line for line in block.splitlines() if line.strip()] for block in blocks]
+    [install_and_run] = bash_blocks('## Quick start')
+    [install_and_test] = bash_blocks('## Tests')
+    return install_and_run, install_and_test
 
 
 def test_quick_start_runs_both_scripts_and_ci_runs_the_test_command():
@@ -30,6 +36,8 @@ def test_quick_start_runs_both_scripts_and_ci_runs_the_test_command():
     assert install_and_test[0] == 'pip install -r requirements-dev.txt'
     test_command = install_and_test[-1]
     assert test_command.startswith('python -m pytest')
+    # the quick tier first, then the whole suite
+    assert install_and_test[1:-1] == ['python -m pytest -q -m smoke']
     ci = open(os.path.join(ROOT, '.ci', 'run'), encoding='utf-8').read().splitlines()
     commands = [l for l in ci if l.strip() and not l.lstrip().startswith('#')]
     # CI makes and activates the same environment, installs the dev file (which starts
@@ -105,7 +113,7 @@ def test_importing_a_script_has_no_side_effects(name, tmp_path, monkeypatch, cap
         assert capsys.readouterr().out == ''
     finally:
         # the module object is shared with every test file that imported it: give it
-        # back with TensorFlow loaded, as it was (issue #21, item 9)
+        # back with TensorFlow loaded, as it was, or the next test to use it finds tf None
         module.load_tensorflow()
 
 

@@ -1,6 +1,7 @@
 """The READMEs match what runs: every sample output is produced by the command it
-names, and the Chinese README says the same commands, flags, defaults and
-troubleshooting rows as the English one."""
+names, the flag tables give every flag with its default, and each Chinese page (the
+README's and every page's under docs/) says the same commands, flags, defaults, links
+and table rows as its English twin."""
 import os
 import re
 import shlex
@@ -10,8 +11,10 @@ import sys
 import pytest
 
 from conftest import ROOT
+from readme_blocks import TROUBLESHOOTING, english_pages, twin
 
 READMES = ['README.md', 'README.zh-CN.md']
+PAGES = english_pages()
 ELAPSED = re.compile(r'\s+\d+\.\ds(?=(\s+saved)?$)')  # the step lines' wall-clock column
 
 
@@ -76,43 +79,77 @@ def table_rows(text, first_cell):
             if re.fullmatch(first_cell, m[0])]
 
 
-def test_chinese_readme_says_the_same_commands_flags_and_defaults():
-    en, zh = read('README.md'), read('README.zh-CN.md')
-    assert '[简体中文](README.zh-CN.md)' in en and '[English](README.md)' in zh
-    # every command the English README gives, the Chinese one gives too
+def relative_links(text):
+    """The targets of a page's links within the repository (to other files, and to
+    #anchors of the page itself), in order; web addresses left out."""
+    return [t for t in re.findall(r'\]\(([^)\s]+)\)', text) if not re.match(r'[a-z]+:', t)]
+
+
+@pytest.mark.parametrize('page', PAGES)
+def test_chinese_readme_says_the_same_commands_flags_and_defaults(page):
+    en, zh = read(page), read(twin(page))
+    here, there = os.path.basename(page), os.path.basename(twin(page))
+    # each names the other at the top, as the READMEs do
+    assert f'English | [简体中文]({there})' in en.split('\n## ')[0], page
+    assert f'[English]({here}) | 简体中文' in zh.split('\n## ')[0], twin(page)
+    # every command the English page gives, the Chinese one gives too
     commands = set(re.findall(r'^(?:\$ |PS> |> )?((?:python|py|\.venv)\S* .*)$', en, re.M))
     for command in commands:
         assert command in zh, command
     # the same flags with the same defaults in the flag tables
     assert table_rows(en, r'`--.*`') == table_rows(zh, r'`--.*`')
+    # the same links, each to the other language's page where there is one (and the
+    # language switch at the top to the English page)
+    def chinese(target):
+        path, _, anchor = target.partition('#')
+        name = os.path.normpath(os.path.join(os.path.dirname(page), path)).replace(os.sep, '/')
+        if not path:
+            pass  # an anchor of the page itself: the same in both languages
+        elif name == twin(page):
+            path = here
+        elif name in PAGES:
+            path = path[:-3] + '.zh-CN.md'
+        return path + ('#' + anchor if anchor else '')
+    assert [chinese(t) for t in relative_links(en)] == relative_links(zh), page
     # links to the original tutorial
-    for link in ('https://mofanpy.com/tutorials/machine-learning/tensorflow/intro-RNN/',
-                 'https://github.com/MorvanZhou/tutorials'):
-        assert link in en and link in zh
+    if page == 'README.md':
+        for link in ('https://mofanpy.com/tutorials/machine-learning/tensorflow/intro-RNN/',
+                     'https://github.com/MorvanZhou/tutorials'):
+            assert link in en and link in zh
+
+
+def code_span_rows(text):
+    """The code spans of each table row that has any, in order."""
+    return [re.findall(r'`([^`]+)`', line) for line in text.splitlines()
+            if line.startswith('|') and '`' in line]
 
 
 def test_chinese_readme_has_every_troubleshooting_row():
-    """Messages stay English, so each table row of the troubleshooting section has the
-    same code spans (flags, messages, exit statuses) in both READMEs, in order."""
-    def rows(section):
-        return [re.findall(r'`([^`]+)`', line) for line in section.splitlines()
-                if line.startswith('|') and '`' in line]
-    en, zh = read('README.md'), read('README.zh-CN.md')
-    en_rows = rows(en[en.index('## Troubleshooting'):en.index('\n## ', en.index('## Troubleshooting') + 3)])
-    zh_rows = rows(zh[zh.index('## 常见问题'):zh.index('\n## ', zh.index('## 常见问题') + 3)])
+    """Messages stay English, so each table row of the troubleshooting page has the
+    same code spans (flags, messages) in both languages, in order."""
+    en_rows = code_span_rows(read(TROUBLESHOOTING))
+    zh_rows = code_span_rows(read(twin(TROUBLESHOOTING)))
     assert len(en_rows) > 20 and en_rows == zh_rows
 
 
-@pytest.mark.parametrize('name, section', [('mnist_lstm_classifier', '### Flags'),
-                                           ('sin_cos_lstm_regressor', '## The regressor')])
-def test_readme_flag_tables_list_every_flag_with_its_default(name, section):
-    """The README's flag table of each script names exactly the script's flags, each with
+@pytest.mark.parametrize('page', PAGES)
+def test_chinese_pages_have_every_table_row(page):
+    """Every table of every page (exit statuses, flags, Supported, the benchmark, ...)
+    has the same rows with the same code spans in both languages, in order."""
+    assert code_span_rows(read(page)) == code_span_rows(read(twin(page)))
+
+
+@pytest.mark.parametrize('name, page, section', [
+    ('mnist_lstm_classifier', 'docs/classifier.md', '## Flags'),
+    ('sin_cos_lstm_regressor', 'docs/regressor.md', '## Flags')])
+def test_readme_flag_tables_list_every_flag_with_its_default(name, page, section):
+    """The flag table of each script's page names exactly the script's flags, each with
     the default its parser has (none/off for None/False)."""
     import importlib
     parser_flags = {}
     module = importlib.import_module(name)
     args = vars(module.parse_args([]))
-    text = read('README.md')
+    text = read(page)
     start = text.index(section)
     table = text[start:text.index('\n\n', text.index('| flag |', start))]
     rows = dict((flag.split()[0].strip('`'), default.strip())
@@ -130,3 +167,33 @@ def test_readme_flag_tables_list_every_flag_with_its_default(name, section):
             assert shown == 'off', flag
         else:
             assert shown == str(default), (flag, shown, default)
+
+
+def test_readme_main_flags_are_real_flags_with_their_defaults():
+    """The README's table of the main flags: each row names the script it is for (or
+    both), and the flag is that script's, with the default its parser has."""
+    import importlib
+    defaults = {}
+    for name, label in (('mnist_lstm_classifier', 'classifier'),
+                        ('sin_cos_lstm_regressor', 'regressor')):
+        defaults[label] = vars(importlib.import_module(name).parse_args([]))
+    text = read('README.md')
+    start = text.index('## The main flags')
+    table = text[start:text.index('\n\n', text.index('| flag |', start))]
+    rows = re.findall(r'^\| `(--[\w-]+)` \| ([^|]*) \| (classifier|regressor|both scripts): ',
+                      table, re.M)
+    assert len(rows) >= 5 and len(rows) == table.count('\n| `--'), table
+    for flag, shown, scripts in rows:
+        labels = ['classifier', 'regressor'] if scripts == 'both scripts' \
+            else [scripts]
+        for label in labels:
+            args = defaults[label]
+            key = flag[2:].replace('-', '_')
+            assert key in args, (flag, label)
+            default, shown = args[key], shown.strip().strip('`')
+            if default is None:
+                assert shown == 'none', flag
+            elif default is False:
+                assert shown == 'off', flag
+            else:
+                assert shown == str(default), (flag, shown, default)

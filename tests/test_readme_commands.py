@@ -1,14 +1,15 @@
-"""Every command block of README.md and README.zh-CN.md runs as printed.
+"""Every command block of the READMEs and of the pages under docs/ runs as printed.
 
-The two READMEs have the same blocks. Each shell block is run by bash in a fresh copy
-of the repository, line by line as printed, with two visible exceptions from
-tests/readme_blocks.py: QUICK (short flags appended to a command that trains) and SKIP
-(the one list of commands not run here, each with its reason). Windows blocks are
-skipped as a whole (WINDOWS_ONLY), the notebook recipe is tests/test_notebook.py's, and
-the `$ python ...` samples are test_readme.py's (run in full, compared line by line).
-Every command that runs has its output checked (EXPECT), against the README's sample
-where the README shows one. The README's counts (tests, mutants) are checked against
-what pytest collects and what tests/tools/mutate.py lists, now.
+Each English page (README.md, docs/*.md) has the same blocks as its Chinese twin. Each
+shell block is run by bash in a fresh copy of the repository, line by line as printed,
+with two visible exceptions from tests/readme_blocks.py: QUICK (short flags appended to
+a command that trains) and SKIP (the one list of commands not run here, each with its
+reason). Windows blocks are skipped as a whole (WINDOWS_ONLY), the notebook recipe is
+tests/test_notebook.py's, and the `$ python ...` samples are test_readme.py's (run in
+full, compared line by line). Every command that runs has its output checked (EXPECT),
+against the README's sample where the README shows one. The counts the pages state
+(tests, mutants) are checked against what pytest collects and what tests/tools/mutate.py
+lists, now.
 """
 import json
 import os
@@ -19,13 +20,18 @@ import sys
 import pytest
 
 from conftest import ROOT
-from readme_blocks import (ACTIVATE, READMES, SHOWN_OUTPUT, SKIP, WINDOWS_ONLY, blocks,
-                           copy_repository, notebook_recipe, outside_environment, read,
-                           run_block)
+from readme_blocks import (ACTIVATE, NOTEBOOKS, SHOWN_OUTPUT, SKIP, TESTING,
+                           TROUBLESHOOTING, WINDOWS_ONLY, blocks, copy_repository,
+                           english_pages, notebook_recipe, outside_environment, read,
+                           run_block, twin)
 from test_readme import normalise, samples
 
 EN = read('README.md')
-SHELL_BLOCKS = [(number, lines) for number, lang, lines in blocks(EN) if lang == 'bash']
+PAGES = english_pages()
+# (page, line number, lines) of every shell block, the README's first (its quick start
+# makes the environment the rest assume), then each page's under docs/, in order
+SHELL_BLOCKS = [(page, number, lines) for page in PAGES
+                for number, lang, lines in blocks(read(page)) if lang == 'bash']
 
 
 def shape(line):
@@ -56,9 +62,9 @@ def readme_mutant_count(text):
 
 
 def lists_the_mutants(output):
-    assert output[-1] == f'{readme_mutant_count(EN)} mutants', output[-1:]
-    assert sum(1 for l in output if l.lstrip().startswith('tests: ')) == \
-        readme_mutant_count(EN)
+    stated = readme_mutant_count(read(TESTING))
+    assert output[-1] == f'{stated} mutants', output[-1:]
+    assert sum(1 for l in output if l.lstrip().startswith('tests: ')) == stated
 
 
 def nothing(output):
@@ -92,19 +98,22 @@ EXPECT = {
 }
 
 
-def test_both_readmes_have_the_same_blocks():
-    zh = read('README.zh-CN.md')
-    assert [(lang, lines) for _, lang, lines in blocks(EN)] == \
-        [(lang, lines) for _, lang, lines in blocks(zh)]
+@pytest.mark.parametrize('page', PAGES)
+def test_both_readmes_have_the_same_blocks(page):
+    """Each English page and its Chinese twin give the same blocks, in the same order."""
+    assert [(lang, lines) for _, lang, lines in blocks(read(page))] == \
+        [(lang, lines) for _, lang, lines in blocks(read(twin(page)))]
 
 
 def test_every_command_is_run_or_skipped_with_a_reason():
-    """The accounting: every line of every block has exactly one fate, and neither
-    list names a command the README no longer has."""
-    recipe = notebook_recipe(EN)
+    """The accounting: every line of every block of every page has exactly one fate,
+    and neither list names a command no page has any more."""
+    recipe = notebook_recipe(read(NOTEBOOKS))
     seen = set()
-    for number, lang, lines in blocks(EN):
-        where = f'README.md line {number}'
+    every_block = [(page, number, lang, lines) for page in PAGES
+                   for number, lang, lines in blocks(read(page))]
+    for page, number, lang, lines in every_block:
+        where = f'{page} line {number}'
         if lang == 'bash':
             for line in lines:
                 assert (line in SKIP) != (line in EXPECT), \
@@ -130,8 +139,9 @@ def test_every_command_is_run_or_skipped_with_a_reason():
 
 @pytest.fixture(scope='module')
 def shell_runs(tmp_path_factory):
-    """Every shell block of the README, run by bash in one fresh copy of the
-    repository, in order, from a terminal where the environment is not activated."""
+    """Every shell block of the README and of the pages under docs/, run by bash in one
+    fresh copy of the repository, in order, from a terminal where the environment is
+    not activated."""
     base = tmp_path_factory.mktemp('readme')
     repo = base / 'repo'
     copy_repository(repo)
@@ -139,33 +149,36 @@ def shell_runs(tmp_path_factory):
     env = outside_environment({'JUPYTER_DATA_DIR': jupyter})
     JUPYTER['data_dir'] = jupyter
     results = {}
-    for position, (number, lines) in enumerate(SHELL_BLOCKS):
-        # the quick start (the first block) activates the environment itself; the
-        # README says every command after it assumes that
-        results[number] = run_block(lines, repo, env, activate_first=position > 0)
+    for position, (page, number, lines) in enumerate(SHELL_BLOCKS):
+        # the quick start (the README's first block) activates the environment itself;
+        # the README says every command after it, here and in docs/, assumes that
+        results[page, number] = run_block(lines, repo, env, activate_first=position > 0)
     return results
 
 
-@pytest.mark.skipif(sys.platform == 'win32', reason="runs the README's Linux and macOS "
+@pytest.mark.skipif(sys.platform == 'win32', reason="runs the pages' Linux and macOS "
                     'shell blocks with bash (the Windows blocks are WINDOWS_ONLY)')
-@pytest.mark.parametrize('number, lines', SHELL_BLOCKS,
-                         ids=[f'line{n}' for n, _ in SHELL_BLOCKS])
-def test_shell_block_runs_as_printed(number, lines, shell_runs):
-    status, per_command, whole = shell_runs[number]
-    assert status == 0, f'README.md line {number}: bash exited {status}:\n{whole[-3000:]}'
+@pytest.mark.parametrize('page, number, lines', SHELL_BLOCKS,
+                         ids=[f'{p}:line{n}' for p, n, _ in SHELL_BLOCKS])
+@pytest.mark.needs('bash')
+def test_shell_block_runs_as_printed(page, number, lines, shell_runs):
+    status, per_command, whole = shell_runs[page, number]
+    assert status == 0, f'{page} line {number}: bash exited {status}:\n{whole[-3000:]}'
     for index, line in enumerate(lines):
         if line in EXPECT:
             output = [l for l in per_command[index] if l.strip()]
             try:
                 EXPECT[line](output)
             except AssertionError as e:
-                raise AssertionError(f'README.md line {number}: {line!r} printed:\n'
+                raise AssertionError(f'{page} line {number}: {line!r} printed:\n'
                                      + '\n'.join(per_command[index][-40:])) from e
 
 
 def test_readme_counts_are_the_truth():
-    """The number of tests (all, and the quick tier's) and of mutants each README states
-    is what pytest collects and what tests/tools/mutate.py lists, counted now."""
+    """The number of tests (all, and the quick tier's) and of mutants the pages state is
+    what pytest collects and what tests/tools/mutate.py lists, counted now: each README
+    states the tests and the quick tier's, each testing page the mutants, and wherever a
+    page of either language states one, it is the truth."""
     proc = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q',
                            '-p', 'no:randomly'], cwd=ROOT, capture_output=True, text=True)
     tests = int(re.search(r'^(\d+) tests? collected', proc.stdout, re.M).group(1))
@@ -175,18 +188,25 @@ def test_readme_counts_are_the_truth():
     listing = subprocess.run([sys.executable, os.path.join('tests', 'tools', 'mutate.py'),
                               '--list'], cwd=ROOT, capture_output=True, text=True)
     mutants = int(re.fullmatch(r'(\d+) mutants', listing.stdout.splitlines()[-1]).group(1))
-    en, zh = read('README.md'), read('README.zh-CN.md')
-    claims = {
-        'README.md': (re.findall(r'\b(\d+) tests\b', en), re.findall(r'\b(\d+) smoke tests\b', en),
-                      re.findall(r'\b(\d+) (?:one-line )?mutants\b|mutants: (\d+)', en)),
-        'README.zh-CN.md': (re.findall(r'(\d+) 个测试', zh), re.findall(r'(\d+) 个 smoke 测试', zh),
-                            re.findall(r'(\d+) 个(?:单行)?变异体|mutants: (\d+)', zh)),
-    }
-    for name, (test_claims, smoke_claims, mutant_claims) in claims.items():
-        assert test_claims and {int(n) for n in test_claims} == {tests}, (name, test_claims, tests)
-        assert smoke_claims and {int(n) for n in smoke_claims} == {smoke}, (name, smoke_claims, smoke)
-        numbers = {int(a or b) for a, b in mutant_claims}
-        assert numbers == {mutants}, (name, mutant_claims, mutants)
+    def en(text):
+        return (re.findall(r'\b(\d+) tests\b', text), re.findall(r'\b(\d+) smoke tests\b', text),
+                re.findall(r'\b(\d+) (?:one-line )?mutants\b|mutants: (\d+)', text))
+
+    def zh(text):
+        return (re.findall(r'(\d+) 个测试', text), re.findall(r'(\d+) 个 smoke 测试', text),
+                re.findall(r'(\d+) 个(?:单行)?变异体|mutants: (\d+)', text))
+
+    for page in PAGES:
+        for name, claims in ((page, en), (twin(page), zh)):
+            test_claims, smoke_claims, mutant_claims = claims(read(name))
+            assert {int(n) for n in test_claims} <= {tests}, (name, test_claims, tests)
+            assert {int(n) for n in smoke_claims} <= {smoke}, (name, smoke_claims, smoke)
+            numbers = {int(a or b) for a, b in mutant_claims}
+            assert numbers <= {mutants}, (name, mutant_claims, mutants)
+            if page == 'README.md':
+                assert test_claims and smoke_claims, (name, test_claims, smoke_claims)
+            if page == TESTING:
+                assert test_claims and smoke_claims and numbers, (name, mutant_claims)
 
 
 @pytest.mark.parametrize('argv', [['--select-on', 'test'], ['--batch-size', '0'],
@@ -199,5 +219,5 @@ def test_bad_flag_rows_are_what_the_python_running_the_tests_prints(argv):
                           + argv, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and proc.stderr.startswith('error: '), proc.stderr
     message = proc.stderr[len('error: '):].rstrip('\n')
-    for name in READMES:
+    for name in (TROUBLESHOOTING, twin(TROUBLESHOOTING)):
         assert f'`{message}`' in read(name), (name, message)

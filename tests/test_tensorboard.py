@@ -27,6 +27,7 @@ from tensorboard.compat.proto import graph_pb2
 from google.protobuf import text_format
 
 tf = clf.load_tensorflow()
+pytestmark = pytest.mark.needs('loopback')  # TensorBoard serves on 127.0.0.1
 
 HOST = '127.0.0.1'  # the only address these tests connect to
 STEPS = [0, 20, 40]  # a summary every 20 iterations of 41

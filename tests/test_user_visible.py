@@ -1,4 +1,4 @@
-"""What a user sees, for the breaks of issue #21 that the suite used to miss.
+"""What a user sees, each outcome against an independent reference.
 
 Each test checks an outcome (the arrays a DataSet hands out, the curves on the plot,
 the numbers two runs print, the files left after a crash, the files' modes), against an

@@ -3,7 +3,7 @@
 TensorFlow 2 removed the module; this one keeps its API so the tutorial's call
 site ``input_data.read_data_sets('MNIST_data', one_hot=True)`` and
 ``mnist.train.next_batch(batch_size)`` work unchanged. Behaviour follows TF 1.15's
-``contrib/learn/python/learn/datasets/mnist.py`` (see TF1_SEMANTICS.md):
+``tensorflow/contrib/learn/python/learn/datasets/mnist.py`` (docs/tf1-semantics.md):
 
 * IDX files, gzip, big-endian header; magic 2051 (images) / 2049 (labels).
 * validation = the first ``validation_size`` training images, train = the rest.

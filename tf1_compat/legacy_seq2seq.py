@@ -1,7 +1,8 @@
 """Stand-in for ``tf.contrib.legacy_seq2seq.sequence_loss_by_example`` (TF 1.x).
 
 TensorFlow 2 removed ``tf.contrib``; this is TF 1.15's function, same signature
-and same semantics (see TF1_SEMANTICS.md), written with ``tf.compat.v1`` ops.
+and same semantics (docs/tf1-semantics.md; TF 1.15's
+``tensorflow/contrib/legacy_seq2seq/python/ops/seq2seq.py``), written with ``tf.compat.v1`` ops.
 """
 from tf1_compat.v1 import tf
 

@@ -12,6 +12,9 @@ Environment variables:
                         PATH if it runs, $PYENV_ROOT or ~/.pyenv/versions/3.7*)
   TF115_ORACLE_CACHE=D  where the environment and results live
                         (default: ~/.cache/tf1-lstm-oracle, or $XDG_CACHE_HOME/...)
+
+Its first use needs the network (pip downloads tensorflow==1.15.5) and 2 GB free
+there; without either, or without a Python 3.7, its tests skip with the reason.
 """
 import contextlib
 import glob
@@ -28,6 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # numpy<1.19 and a protobuf 3.x (4.x breaks its generated code).
 REQUIREMENTS = ('tensorflow==1.15.5', 'protobuf==3.20.3', 'numpy==1.18.5')
 CODE = ('tf1_classifier.py', 'tf1_regressor.py')
+# The environment and pip's downloads while it is built: about 1 GB, with room to spare.
+NEEDED_BYTES = 2 << 30
 
 
 class Unavailable(Exception):
@@ -144,6 +149,11 @@ def environment():
     if os.path.exists(python):  # only a complete environment is ever renamed into place
         return python
     os.makedirs(root, exist_ok=True)
+    free = shutil.disk_usage(root).free
+    if free < NEEDED_BYTES:
+        raise Unavailable(f'building the TF 1.15 environment needs {NEEDED_BYTES >> 30} GB free '
+                          f'in {root}, which has {free / 2**30:.1f} GB (set TF115_ORACLE_CACHE '
+                          f'to a folder with room)')
     with file_lock(venv + '.lock'):
         if os.path.exists(python):  # another process built it while we waited
             return python

@@ -230,7 +230,7 @@ MUTANTS = [
     M('ckpt-eval-does-not-wait', CKPTS, '        acquire(lock, timeout)\n',
       '        lock = None\n', [PLUMBING],
       '--eval reads the index without waiting for a save in progress'),
-    # ---------------------------------------------------------------- durability (issue #17)
+    # ---------------------------------------------------------------- durability: power cuts, EIO
     M('ckpt-no-fsync-before-commit', CKPTS,
       '            fsync_path(os.path.join(folder, n))\n', '            pass\n',
       [f'{DURABLE}::test_a_power_cut_at_any_point_of_a_run_leaves_a_complete_model',
@@ -307,7 +307,7 @@ MUTANTS = [
       '        if False:\n', ['tests/test_matrix.py'], 'MATRIX_SKIP leaves no version out'),
     M('matrix-other-version-taken', 'noxfile.py', 'elif probed[0] != version:', 'elif False:',
       ['tests/test_matrix.py'], "python3.X on PATH taken though it runs another version"),
-    # ================================================================ issue #21: by class
+    # ================================================================ by class of mistake
     # Each class below is a kind of mistake, with a mutant at every place it can be made;
     # the tests named are the ones that must see it (tests/test_user_visible.py and the
     # recorded TF 1.15 reference, tests/test_tf115_reference.py: no oracle needed).
@@ -316,7 +316,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- file modes
     M('mode-chmod-removed', CLI, '            os.chmod(tmp, file_mode())', '            pass',
       [f'{UV}::test_outputs_modes_follow_the_umask'],
-      'outputs keep mkstemp\'s 0600, readable only by their owner (issue #21, 7)'),
+      'outputs keep mkstemp\'s 0600, readable only by their owner'),
     M('mode-fixed-0644', CLI, 'os.chmod(tmp, file_mode())', 'os.chmod(tmp, 0o644)',
       [f'{UV}::test_outputs_modes_follow_the_umask'], 'outputs 0644 whatever the umask'),
     M('mode-umask-ignored', CLI, 'os.chmod(tmp, file_mode())', 'os.chmod(tmp, 0o666)',
@@ -340,7 +340,7 @@ MUTANTS = [
     M('bound-batch-size', CLF, 'args.batch_size > mnist.train.num_examples',
       'args.batch_size >= mnist.train.num_examples',
       [f'{UV}::test_batch_size_equal_to_the_training_images_trains_one_more_is_refused'],
-      '--batch-size equal to the training images refused (issue #21, 5)'),
+      '--batch-size equal to the training images refused'),
     M('bound-batch-size-plus-one', CLF, 'args.batch_size > mnist.train.num_examples',
       'args.batch_size > mnist.train.num_examples + 1',
       [f'{UV}::test_batch_size_equal_to_the_training_images_trains_one_more_is_refused'],
@@ -363,10 +363,10 @@ MUTANTS = [
     M('zero-clf-seed', CLF, '        if args.seed is not None:\n            # Upstream',
       '        if args.seed:\n            # Upstream',
       [f'{UV}::test_classifier_seed_0_repeats_itself_and_differs_from_seed_1'],
-      'classifier --seed 0 runs unseeded (issue #21, 4)'),
+      'classifier --seed 0 runs unseeded'),
     M('zero-reg-seed', REG, 'if args.seed is not None:', 'if args.seed:',
       [f'{UV}::test_regressor_seed_0_repeats_itself_and_differs_from_seed_1'],
-      'regressor --seed 0 runs unseeded (issue #21, 4)'),
+      'regressor --seed 0 runs unseeded'),
     M('zero-reader-seed', 'tf1_compat/input_data.py', 'RandomState(None if seed is None else',
       'RandomState(None if not seed else', [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
       'read_data_sets(seed=0) shuffles unseeded'),
@@ -382,7 +382,7 @@ MUTANTS = [
       '            try:\n                write_index(self.folder, self.best, [self.best])\n'
       '            except OSError as e:\n                raise write_failed(os.path.join(self.folder, INDEX), e, self.flag) from None\n',
       [f'{UV}::test_model_survives_a_crash_at_every_step_of_a_commit'],
-      'finish() deletes the kept model before the index names the new one (issue #21, 6)'),
+      'finish() deletes the kept model before the index names the new one'),
     M('commit-save-deletes-best-first', CKPTS,
       '            try:\n                saver.save(sess,',
       '            if self.best is not None:\n                self._delete(self.best)\n'
@@ -392,7 +392,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- plotted data
     M('plot-other-rows-prediction', REG, 'pred.flatten()[:args.time_steps]',
       'pred.flatten()[args.time_steps:2 * args.time_steps]', [PLOT],
-      "another row's prediction against the first row's target (issue #21, 3)"),
+      "another row's prediction against the first row's target"),
     M('plot-target-is-the-input', REG, "plt.plot(xs[0, :], res[0].flatten(), 'r'",
       "plt.plot(xs[0, :], seq[0].flatten(), 'r'", [PLOT], 'the sine drawn as the target'),
     M('plot-other-rows-points', REG, "plt.plot(xs[0, :], res[0]", "plt.plot(xs[1, :], res[0]",
@@ -405,7 +405,7 @@ MUTANTS = [
     M('shuffle-images-file-order', 'tf1_compat/input_data.py',
       'return self._images if self._order is None else self._images[self._order]',
       'return self._images', [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
-      '.images in file order after a shuffle (issue #21, 1)'),
+      '.images in file order after a shuffle'),
     M('shuffle-labels-file-order', 'tf1_compat/input_data.py',
       'return self._labels if self._order is None else self._labels[self._order]',
       'return self._labels', [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
@@ -414,7 +414,7 @@ MUTANTS = [
       'if self._epochs_completed == 0 and start == 0 and shuffle:',
       'if self._epochs_completed == 0 and start == 0:',
       [f'{UV}::test_no_shuffle_batches_come_in_file_order_across_epochs'],
-      'next_batch(shuffle=False) shuffles on its first call (issue #21, 2)'),
+      'next_batch(shuffle=False) shuffles on its first call'),
     M('shuffle-from-file-order', 'tf1_compat/input_data.py',
       'self._order = perm if self._order is None else self._order[perm]', 'self._order = perm',
       [f'{UV}::test_batches_images_labels_and_epochs_follow_tf1s_shuffle'],
@@ -424,7 +424,7 @@ MUTANTS = [
       '            average_across_timesteps=True,\n            softmax_loss_function=self.ms_error,',
       '            average_across_timesteps=False,\n            softmax_loss_function=self.ms_error,',
       [f'{REFERENCE}::test_regressor_graph_and_loss_structure_are_tf115s'],
-      'the regressor loss summed, not averaged, across timesteps (issue #21, 8)'),
+      'the regressor loss summed, not averaged, across timesteps'),
     M('fid-op-seed-off-by-one', 'tf1_compat/v1.py', 'random_seed._truncate_seed(graph.version))',
       'random_seed._truncate_seed(graph.version + 1))', [REFERENCE],
       "op seeds one off TF 1.x's: other initial weights for --seed 1"),

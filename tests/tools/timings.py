@@ -1,9 +1,9 @@
-"""Measure the times the README quotes, one number per fact.
+"""Measure the times the README and docs/ quote, one number per fact.
 
     python tests/tools/timings.py                       # all of them
     python tests/tools/timings.py --only classifier,regressor
 
-Each fact is one run, start to exit, of exactly the command the README names, with
+Each fact is one run, start to exit, of exactly the command the pages name, with
 this interpreter (run it with the environment activated):
 
     classifier   python mnist_lstm_classifier.py       (the quick start's; 782 steps)
@@ -13,7 +13,7 @@ this interpreter (run it with the environment activated):
 
 The scripts run in a fresh temporary folder (they find data/ beside themselves), the
 test runs in the repository. It prints the machine (CPU, cores, load average before
-and after: the README's figures are from an idle machine, a load average near 0) and
+and after: the pages' figures are from an idle machine, a load average near 0) and
 one line per fact, e.g. `classifier: 36.9 s`. Nothing is averaged or picked: rerun it
 to see the spread. Not part of the test suite.
 """
