@@ -1,4 +1,4 @@
-"""The notebooks in notebooks/ (issue #24): generated from the scripts, so they cannot
+"""The notebooks in notebooks/: generated from the scripts, so they cannot
 drift, and run in a real Jupyter kernel as a learner runs them (Colab runs the same
 kernel, with its own TensorFlow: nothing may need installing).
 

@@ -1,4 +1,4 @@
-"""Issue #24: no TensorFlow start-up line reaches the learner, on any TensorFlow of the
+"""No TensorFlow start-up line reaches the learner, on any TensorFlow of the
 tested range (2.16-2.21), while every other line still does, in order.
 
 TensorFlow prints its start-up lines (CUDA plugins registered twice, no GPU found, absl's

@@ -10,7 +10,12 @@ variables). TensorFlow's start-up lines (STARTUP_NOISE below) are held back.
 """
 import os
 
-os.environ['TF_USE_LEGACY_KERAS'] = '1'
+from run_safety import requirements  # standard library only: versions from package metadata
+
+if requirements.needs_keras(requirements.tensorflow_version()):
+    # (TensorFlow 2.15 and older have Keras 2 inside: there the setting would send
+    # tf.keras to a tf-keras package they do not need)
+    os.environ['TF_USE_LEGACY_KERAS'] = '1'
 # TF_CPP_MIN_LOG_LEVEL=0 set by the user shows every line TensorFlow prints, its start-up
 # lines included (nothing is held back below); otherwise only warnings and errors.
 _SHOW_EVERYTHING = os.environ.get('TF_CPP_MIN_LOG_LEVEL', '').strip() == '0'
@@ -24,8 +29,6 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import warnings  # noqa: E402
-
-from run_safety import requirements  # noqa: E402
 
 # The one list of TensorFlow's start-up lines that are held back: what TensorFlow
 # 2.16-2.21 print on stderr while they load and at their first session run, on a machine
