@@ -9,7 +9,8 @@ fixes it (exit status 1); ``--help`` is still answered.
 It also holds the TensorFlow versions this project is tested on (``TESTED``) and what
 happens outside them (``tensorflow_problem``), used by the scripts, by
 ``tf1_compat.v1`` when TensorFlow is imported another way (a notebook, the tests) and
-by the notebooks' set-up cell (``setup_notebook``):
+by the notebooks' set-up cell (``setup_notebook``; run as a script, this file is that
+cell: ``%run tf1-lstm/run_safety/requirements.py``):
 
 * TensorFlow 2.16-2.21 with the tf-keras of its own minor version: runs, silently.
 * tf-keras missing (TensorFlow 2.16+ needs it for BasicLSTMCell), or of another minor
@@ -272,3 +273,8 @@ def setup_notebook():
     import importlib
     importlib.invalidate_caches()  # so this kernel finds what was just installed
     print('installed')
+
+
+if __name__ == '__main__':
+    # The notebook recipe's set-up cell: %run tf1-lstm/run_safety/requirements.py
+    setup_notebook()

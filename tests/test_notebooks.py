@@ -151,7 +151,16 @@ def executed(tmp_path_factory):
                         client.execute_cell(cell, index)
                 runs = tensorboard_runs(nb)  # while the kernel (and its TensorBoard) lives
             results[script] = (nb, client.seen, runs)
-        yield {'clone': clone, 'colab': colab / name, 'results': results}
+        # Colab after a runtime restart: the same set-up cell, the clone already there
+        [setup] = [c for c in results['sin_cos_lstm_regressor.py'][0].cells
+                   if 'REPOSITORY = ' in c.source]
+        again = nbformat.v4.new_notebook()
+        again.cells = [nbformat.v4.new_code_cell(setup.source)]
+        client = CountingClient(again, timeout=600, kernel_name='python3', allow_errors=True,
+                                resources={'metadata': {'path': str(colab)}})
+        client.seen = {}
+        client.execute()
+        yield {'clone': clone, 'colab': colab / name, 'results': results, 'rerun': again.cells[0]}
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -224,6 +233,16 @@ def test_the_colab_notebook_cloned_the_repository(executed):
     colab = executed['colab']
     assert (colab / '.git').is_dir() and (colab / 'sin_cos_lstm_regressor.py').is_file()
     assert not (executed['clone'] / '.git').exists()  # opened inside a clone: none made
+
+
+def test_the_setup_cell_run_again_finds_the_clone_and_does_not_clone_again(executed):
+    """After a runtime restart the working folder is the parent again and the clone is
+    there: the cell goes into it (a second `git clone` would fail: the folder exists)."""
+    cell = executed['rerun']
+    assert outputs(cell, 'error') == [], cell.outputs
+    assert [o.text for o in outputs(cell, 'stream') if o.name == 'stderr'] == []
+    assert stdout(cell).splitlines()[0] == f'repository: {executed["colab"]}'
+    assert stdout(cell).splitlines()[-1] == 'nothing to install'
 
 
 def test_the_classifier_notebook_trains_with_the_values_set_and_tests(executed):

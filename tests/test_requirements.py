@@ -21,7 +21,11 @@ from run_safety import requirements
 smoke = pytest.mark.smoke  # all but the two that train (seconds each): the quick tier
 
 SCRIPTS = ['mnist_lstm_classifier.py', 'sin_cos_lstm_regressor.py']
-ALL = [name for _, name in requirements.PACKAGES]
+# What the scripts import (import name, pip name), written out here, not read from the
+# module under test: a package left out of its list must fail a test.
+PACKAGES = [('tensorflow', 'tensorflow'), ('tf_keras', 'tf-keras'), ('numpy', 'numpy'),
+            ('matplotlib', 'matplotlib'), ('pandas', 'pandas'), ('PIL', 'pillow'),
+            ('filelock', 'filelock'), ('psutil', 'psutil')]
 TF = requirements.tensorflow_version()
 TF_MINOR = '%d.%d' % requirements.major_minor(TF)
 
@@ -45,9 +49,12 @@ def bare_python(tmp_path_factory):
 
 
 def run(python, args, cwd=ROOT, env=None, code=None):
+    """``python`` run as a learner runs it: the environment without what this test run's
+    own imports set (tf1_compat.v1 sets TF_USE_LEGACY_KERAS in this process)."""
     command = [python, *(['-c', code] if code else []), *args]
+    base = {k: v for k, v in os.environ.items() if k != 'TF_USE_LEGACY_KERAS'}
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, COLUMNS='100', **(env or {})))
+                          env=dict(base, COLUMNS='100', **(env or {})))
 
 
 def one_line(err):
@@ -101,7 +108,7 @@ BLOCK = ('import os, runpy, sys\n'
 
 
 @smoke
-@pytest.mark.parametrize('module, name', requirements.PACKAGES)
+@pytest.mark.parametrize('module, name', PACKAGES)
 def test_each_missing_package_is_named_with_the_command_that_adds_it(module, name, tmp_path):
     """Only ``name`` missing: one line naming it. TensorFlow missing: the requirements
     file; otherwise the one package (tf-keras: TensorFlow's own version), the TensorFlow
@@ -240,3 +247,18 @@ def test_the_notebooks_setup_here_finds_everything_and_installs_nothing(capsys, 
     keras = requirements.keras_version()
     assert out == [f'Python {sys.version.split()[0]} ({sys.executable}): TensorFlow {TF} '
                    f'with tf-keras {keras} (tested)', 'nothing to install']
+
+
+@pytest.mark.stderr  # TensorFlow imported: out of the quick tier
+@pytest.mark.parametrize('tf_version, legacy', [(None, '1'), ('2.15.1', None)])
+def test_tf_use_legacy_keras_is_set_only_where_keras_3_is_inside(tf_version, legacy, tmp_path):
+    """TensorFlow 2.16+ (this one) needs TF_USE_LEGACY_KERAS=1 for BasicLSTMCell; 2.15 and
+    older have Keras 2 inside, and there the setting would send tf.keras to a tf-keras
+    package they do not need ('Keras cannot be imported', measured on 2.15.1)."""
+    env = fake_versions(tmp_path / 'meta', tensorflow=tf_version) if tf_version else {}
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [env.get('PYTHONPATH'), ROOT]))
+    proc = run(sys.executable, [], env=env, code='import os, tf1_compat.v1; '
+               'print(os.environ.get("TF_USE_LEGACY_KERAS"))')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f'{legacy}\n'
+

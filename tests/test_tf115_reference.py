@@ -159,3 +159,18 @@ def test_every_tensorflow_of_the_range_repeats_tf115s_numbers():
         assert version['tensorflow'].startswith(f'2.{minor}.')
         assert (version['classifier'], version['regressor']) == \
             (tf115['classifier'], tf115['regressor']), version['tensorflow']
+
+
+def test_the_tests_that_compare_printed_numbers_run_in_the_range_and_skip_outside(monkeypatch):
+    """prints_tf115s_numbers: every TensorFlow of the range is compared with TF 1.15's
+    numbers; one never measured, or one whose record differs, is skipped with the reason."""
+    import json
+    import conftest
+    for minor in range(16, 22):
+        assert conftest.why_not_tf115s_numbers(f'2.{minor}.0') is None
+    assert 'never measured' in conftest.why_not_tf115s_numbers('2.22.0')
+    assert 'never measured' in conftest.why_not_tf115s_numbers('2.15.1')
+    record = conftest.seed1_numbers()
+    record['2.19']['classifier'] = dict(record['2.19']['classifier'], test_accuracy=0.9482)
+    monkeypatch.setattr(conftest, 'seed1_numbers', lambda: json.loads(json.dumps(record)))
+    assert 'prints other --seed 1 numbers' in conftest.why_not_tf115s_numbers('2.19.1')
