@@ -27,6 +27,10 @@ import types
 TESTED = ((2, 16), (2, 21))  # the oldest and newest TensorFlow (major, minor) tested
 TESTED_TEXT = '%d.%d-%d.%d' % (TESTED[0] + TESTED[1])
 KERAS_BUILT_IN_BEFORE = (2, 16)  # older TensorFlow has Keras 2 inside: no tf-keras needed
+# TensorBoard before 2.21 imports pkg_resources, which setuptools 82 removed (a new venv on
+# Python 3.12+ gets the newest setuptools): `tensorboard` and %tensorboard then fail.
+TENSORBOARD_WITHOUT_PKG_RESOURCES = (2, 21)
+SETUPTOOLS_WITH_PKG_RESOURCES = 'setuptools<82'
 
 # What the scripts import: (import name, pip name), in the order a message names them.
 PACKAGES = (('tensorflow', 'tensorflow'), ('tf_keras', 'tf-keras'), ('numpy', 'numpy'),
@@ -249,6 +253,11 @@ def notebook_plan():
               if module not in ('tensorflow', 'tf_keras') and not installed(module)]
     if others:
         found += '; missing: ' + ', '.join(others)
+    board = major_minor(distribution_version('tensorboard'))
+    if board and board < TENSORBOARD_WITHOUT_PKG_RESOURCES and not installed('pkg_resources'):
+        # TensorBoard 2.16-2.20 imports pkg_resources, which setuptools 82 removed
+        found += f'; TensorBoard {board[0]}.{board[1]} without pkg_resources'
+        others.append(SETUPTOOLS_WITH_PKG_RESOURCES)
     return found, to_install + others
 
 

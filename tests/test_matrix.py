@@ -121,3 +121,5 @@ def test_the_tensorflow_range_sessions_install_each_version_with_its_own_tf_kera
     pinned = [p for p in packages[3:] if '==' in p]
     assert {p.split('==')[0] for p in pinned} == set(noxfile.TEST_TOOLS)
     assert not any(p.startswith(('tensorflow==2.21', 'numpy==')) for p in packages)
+    # TensorBoard 2.16-2.20 needs pkg_resources (setuptools before 82); 2.21 does not
+    assert 'setuptools<82' in packages and 'setuptools<82' not in noxfile.tf_range_packages('2.21')

@@ -234,9 +234,34 @@ def test_the_notebooks_setup_installs_only_what_is_missing(tf_version, keras, mi
                                                            to_install, monkeypatch):
     monkeypatch.setattr(requirements, 'tensorflow_version', lambda: tf_version)
     monkeypatch.setattr(requirements, 'keras_version', lambda: keras)
+    monkeypatch.setattr(requirements, 'distribution_version',
+                        lambda *names: '2.21.0' if names == ('tensorboard',) else None)
     real = requirements.installed
     monkeypatch.setattr(requirements, 'installed', lambda m: m not in missing and real(m))
     assert requirements.notebook_plan() == (found, to_install)
+
+
+@smoke
+@pytest.mark.parametrize('board, pkg_resources, to_install', [
+    ('2.19.0', False, ['setuptools<82']),  # setuptools 82+ (a new venv on Python 3.12+)
+    ('2.19.0', True, []),                  # setuptools 81 or older (Colab; venvs on 3.11)
+    ('2.21.0', False, []),                 # TensorBoard 2.21 no longer imports it
+    (None, False, []),                     # no TensorBoard: %tensorboard is not this cell's
+])
+def test_the_notebooks_setup_gives_tensorboard_2_16_to_2_20_its_pkg_resources(
+        board, pkg_resources, to_install, monkeypatch):
+    """TensorBoard 2.16-2.20 imports pkg_resources, which setuptools 82 removed (measured:
+    'No module named pkg_resources' in a fresh environment with TensorFlow 2.16)."""
+    monkeypatch.setattr(requirements, 'tensorflow_version', lambda: '2.19.1')
+    monkeypatch.setattr(requirements, 'keras_version', lambda: '2.19.0')
+    monkeypatch.setattr(requirements, 'distribution_version',
+                        lambda *names: board if names == ('tensorboard',) else None)
+    real = requirements.installed
+    monkeypatch.setattr(requirements, 'installed',
+                        lambda m: pkg_resources if m == 'pkg_resources' else real(m))
+    found, got = requirements.notebook_plan()
+    assert got == to_install
+    assert ('without pkg_resources' in found) == bool(to_install)
 
 
 @smoke
