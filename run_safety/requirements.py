@@ -92,7 +92,10 @@ def needs_keras(tf_version):
 
 
 def python():
-    return sys.executable or 'python'
+    """This Python, as a command to type (quoted when its path has a space, as
+    C:\\Program Files\\Python312\\python.exe has)."""
+    path = sys.executable or 'python'
+    return f'"{path}"' if ' ' in path else path
 
 
 def pip(arguments):
@@ -267,14 +270,14 @@ def setup_notebook():
     imported (the scripts must import it first, after setting TF_USE_LEGACY_KERAS=1), so
     versions are read from the installed packages."""
     found, to_install = notebook_plan()
-    print(f'Python {sys.version.split()[0]} ({python()}): {found}')
+    print(f'Python {sys.version.split()[0]} ({sys.executable}): {found}')
     if not to_install:
         print('nothing to install')
         return
     shown = ' '.join(to_install)
     print(f'installing: {shown}', flush=True)
     import subprocess
-    proc = subprocess.run([python(), '-m', 'pip', 'install', '--quiet', *to_install],
+    proc = subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', *to_install],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         print(proc.stdout.rstrip())
