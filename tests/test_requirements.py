@@ -287,3 +287,29 @@ def test_tf_use_legacy_keras_is_set_only_where_keras_3_is_inside(tf_version, leg
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f'{legacy}\n'
 
+
+
+@smoke
+@pytest.mark.parametrize('status', [0, 1])
+def test_the_notebooks_setup_installs_what_it_says_with_this_kernels_pip(status, monkeypatch,
+                                                                        capsys):
+    """What is missing goes to this Python's own pip, in one call, and the cell says so;
+    a failed install shows pip's output and stops the cell with the command that failed."""
+    monkeypatch.setattr(requirements, 'notebook_plan',
+                        lambda: ('TensorFlow 2.19.1, no tf-keras (tested)', ['tf-keras~=2.19.0']))
+    calls = []
+
+    def pip(command, **kwargs):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, status, stdout='pip says why\n')
+    monkeypatch.setattr(subprocess, 'run', pip)
+    if status:
+        with pytest.raises(SystemExit, match=r'^pip install tf-keras~=2.19.0 failed \(exit 1\)'):
+            requirements.setup_notebook()
+    else:
+        requirements.setup_notebook()
+    assert calls == [[sys.executable, '-m', 'pip', 'install', '--quiet', 'tf-keras~=2.19.0']]
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [f'Python {sys.version.split()[0]} ({sys.executable}): TensorFlow 2.19.1, '
+                       f'no tf-keras (tested)', 'installing: tf-keras~=2.19.0']
+    assert out[2:] == (['pip says why'] if status else ['installed'])
