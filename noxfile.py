@@ -14,6 +14,17 @@ version that is not selected does not); pyenv's versions ($PYENV_ROOT, else
 ~/.pyenv; pyenv-win's on Windows); Pythons that uv installed (`uv python find
 --managed-python`, no downloads). Set MATRIX_SKIP="3.11 3.12" to leave versions
 out (CI leaves out the one its main run already tested).
+
+The TensorFlow range: the quick tier and the tests that check stderr on each TensorFlow
+the project supports (run_safety/requirements.py: TESTED, 2.16-2.21), each in a fresh
+virtual environment on Python 3.11 (the one Python all of them have wheels for), with
+only what a learner would add: `tensorflow==2.N.*`, its `tf-keras~=2.N.0` and
+`tensorboard~=2.N.0`, and the newest numpy, matplotlib, pandas, pillow, filelock and
+psutil that go with it (not requirements.txt's pins, which are 2.21's), plus the pinned
+test tools:
+
+    nox -db uv -s tf_range               # 2.16 to 2.21
+    nox -db uv -s "tf_range(2.16)"       # one of them (CI runs 2.16; its main run is 2.21)
 """
 import glob
 import os
@@ -23,7 +34,17 @@ import sys
 
 import nox
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_safety.requirements import (  # noqa: E402  (standard library only)
+    SETUPTOOLS_WITH_PKG_RESOURCES, TENSORBOARD_WITHOUT_PKG_RESOURCES, TESTED)
+
 SUPPORTED = ('3.10', '3.11', '3.12', '3.13')
+TF_RANGE = tuple(f'{TESTED[0][0]}.{minor}' for minor in range(TESTED[0][1], TESTED[1][1] + 1))
+TF_RANGE_PYTHON = '3.11'
+# What a learner adds to TensorFlow (unpinned: the newest that goes with it), and the
+# test tools, pinned as in requirements-dev.txt.
+LEARNER_PACKAGES = ('numpy', 'matplotlib', 'pandas', 'pillow', 'filelock', 'psutil')
+TEST_TOOLS = ('pytest', 'pytest-randomly', 'nbclient', 'nbformat', 'ipykernel')
 
 nox.options.sessions = ['tests']
 nox.options.reuse_venv = 'no'  # always a fresh environment
@@ -133,3 +154,37 @@ def tests(session, version, skip_reason):
                 'print("Python", sys.version.split()[0], platform.machine(), sys.executable)')
     session.install('-r', 'requirements-dev.txt')
     session.run('python', '-m', 'pytest', '-q', *session.posargs)
+
+
+def tf_range_packages(version):
+    """What `tf_range` installs for TensorFlow ``version`` ('2.16'): TensorFlow, its
+    tf-keras and TensorBoard, the learner's packages, the test tools' pins."""
+    pins = []
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'requirements-dev.txt')) as f:
+        for line in f:
+            line = line.split('#')[0].strip()
+            name = line.split('==')[0].strip()
+            if name in TEST_TOOLS:
+                pins.append(line)
+    # TensorBoard 2.16-2.20 imports pkg_resources, which setuptools 82 removed: what
+    # docs/install.md tells a learner to add (run_safety/requirements.py, the same rule)
+    old_board = tuple(map(int, version.split('.'))) < TENSORBOARD_WITHOUT_PKG_RESOURCES
+    return [f'tensorflow=={version}.*', f'tf-keras~={version}.0', f'tensorboard~={version}.0',
+            *LEARNER_PACKAGES, *([SETUPTOOLS_WITH_PKG_RESOURCES] if old_board else []), *pins]
+
+
+_TF_PYTHON = find_python(TF_RANGE_PYTHON)  # (path, None) or (None, why not)
+
+
+@nox.session(python=None)
+@nox.parametrize('python, tensorflow', [nox.param(_TF_PYTHON[0] or False, version, id=version)
+                                        for version in TF_RANGE])
+def tf_range(session, tensorflow):
+    """The quick tier and the stderr tests on one TensorFlow of the range, fresh venv."""
+    if not _TF_PYTHON[0]:
+        session.skip(f'Python {TF_RANGE_PYTHON} not found: {_TF_PYTHON[1]}')
+    session.install(*tf_range_packages(tensorflow))
+    session.run('python', '-c', 'import sys, importlib.metadata as m; print("Python", '
+                'sys.version.split()[0], "tensorflow", m.version("tensorflow"), "tf-keras", '
+                'm.version("tf-keras"), "numpy", m.version("numpy"))')
+    session.run('python', '-m', 'pytest', '-q', '-m', 'smoke or stderr', *session.posargs)

@@ -16,6 +16,10 @@ if __name__ == '__main__':
     # (run_safety/early_exit.py), not a KeyboardInterrupt traceback.
     from run_safety.early_exit import exit_on_signals
     exit_on_signals()
+    # Added: a missing requirement (numpy, TensorFlow, ...) is one line that names it and
+    # the command that installs it (run_safety/requirements.py); --help works without.
+    from run_safety.requirements import check_installed
+    check_installed(__file__)
 
 import contextlib
 import os

@@ -108,6 +108,47 @@ def tf115():
     return oracle
 
 
+SEED1_NUMBERS = os.path.join(ROOT, 'tests', 'reference', 'seed1_by_tensorflow.json')
+
+
+def seed1_numbers():
+    """{'1.15': TF 1.15's, '2.16': TF 2.16's, ...}: what `--seed 1` prints with each
+    TensorFlow, measured by tests/tools/seed1_numbers.py (FIDELITY.md has the table)."""
+    import json
+    with open(SEED1_NUMBERS) as f:
+        return {k: v for k, v in json.load(f).items() if isinstance(v, dict)}
+
+
+def why_not_tf115s_numbers(version):
+    """None if TensorFlow ``version`` ('2.19.1') was measured to print exactly TF 1.15's
+    --seed 1 numbers (every version of the tested range was), else why not, in words."""
+    from run_safety import requirements
+    key = '%d.%d' % (requirements.major_minor(version) or (0, 0))
+    measured = seed1_numbers()
+    if key not in measured:
+        return (f'TensorFlow {version}: its --seed 1 numbers were never measured (the tested '
+                f'{requirements.TESTED_TEXT} were); python tests/tools/seed1_numbers.py --record '
+                f'measures them')
+    mine = {k: v for k, v in measured[key].items() if k != 'tensorflow'}
+    theirs = {k: v for k, v in measured['1.15'].items() if k != 'tensorflow'}
+    if mine != theirs:
+        return (f'TensorFlow {version} prints other --seed 1 numbers than TF 1.15 '
+                f'(tests/reference/seed1_by_tensorflow.json, FIDELITY.md)')
+    return None
+
+
+@pytest.fixture
+def prints_tf115s_numbers():
+    """For a test that compares printed numbers with TF 1.15's: go on where this
+    TensorFlow was measured to print exactly TF 1.15's --seed 1 numbers, else skip with
+    the reason: the right reference for each TensorFlow, so none fails just because it
+    is another version."""
+    from run_safety import requirements
+    reason = why_not_tf115s_numbers(requirements.tensorflow_version())
+    if reason:
+        pytest.skip(reason)
+
+
 def idx_bytes(array, magic):
     """IDX encoding, written from the format's definition: big-endian uint32 magic,
     big-endian uint32 dimensions, then the uint8 values."""

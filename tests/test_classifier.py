@@ -4,8 +4,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import types
 
 import numpy as np
@@ -104,37 +102,3 @@ def test_seeded_runs_repeat_and_a_rerun_replaces_the_old_checkpoint(trained, tmp
     step = second['best_step']
     assert files == ['checkpoint', f'mnistRNNLSTM.ckpt-{step}.data-00000-of-00001',
                      f'mnistRNNLSTM.ckpt-{step}.index', f'mnistRNNLSTM.ckpt-{step}.meta']
-
-
-def test_missing_tf_keras_says_what_to_install(tmp_path):
-    code = ("import sys; sys.modules['tf_keras'] = None; import runpy; "
-            "runpy.run_path('mnist_lstm_classifier.py', run_name='__main__')")
-    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 1
-    assert 'error: the tf-keras package is missing' in proc.stderr
-    assert 'pip install -r requirements.txt' in proc.stderr
-
-
-# ------------------------------------------------------------------ --seed 0
-
-def classifier_seeded(tf, folder, seed):
-    """A 3-step run (one print, at step 0, saved): its printed accuracy and checkpoint."""
-    result, stdout = main_and_stdout(clf.main, [
-        '--seed', str(seed), '--training-iters', '192', '--batch-size', '64',
-        '--hidden-units', '16', '--data-dir', DATA_DIR, '--ckpt-dir', str(folder / 'ckpt'),
-        '--logdir', str(folder / 'logs')])
-    reader = tf.train.load_checkpoint(result['checkpoint'])
-    weights = {n: reader.get_tensor(n) for n, _ in tf.train.list_variables(result['checkpoint'])}
-    printed = [l.split()[4] for l in stdout.splitlines() if l.startswith('step')]
-    return printed, result['test_accuracy'], weights
-
-
-def test_classifier_seed_0_repeats_itself_and_differs_from_seed_1(tf, tmp_path):
-    first = classifier_seeded(tf, tmp_path / 'a', 0)
-    again = classifier_seeded(tf, tmp_path / 'b', 0)
-    other = classifier_seeded(tf, tmp_path / 'c', 1)
-    assert first[:2] == again[:2]
-    for name, value in first[2].items():
-        np.testing.assert_array_equal(value, again[2][name], err_msg=name)
-    assert not np.array_equal(first[2]['Variable'], other[2]['Variable'])

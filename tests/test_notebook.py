@@ -6,7 +6,8 @@ install ... --env PATH "$PATH"`, run by bash from the activated environment), an
 started from a process whose PATH lacks the environment, as a Jupyter started elsewhere
 would: `%tensorboard` must still find `tensorboard`. The recipe's cells are its lines,
 one cell each, with the QUICK rule of tests/helpers/readme_blocks.py (short flags appended to a
-`%run` that trains). Any error, SystemExit or stderr output fails the test: a `# comment`
+`%run` that trains), after the Colab set-up's check of the runtime (which must install
+nothing: the kernel's TensorFlow is in the tested range, with its tf-keras). Any error, SystemExit or stderr output fails the test: a `# comment`
 after `%run` (IPython passes it to the script as arguments), a missing inline figure,
 TensorFlow's start-up lines leaking into the cell.
 """
@@ -22,8 +23,9 @@ import urllib.request
 import pytest
 
 from conftest import require
-from helpers.readme_blocks import (NOTEBOOKS, READMES, blocks, copy_repository, notebook_recipe,
-                           outside_environment, quick, read, run_block, twin)
+from helpers.readme_blocks import (COLAB_SETUP_RUN, NOTEBOOKS, READMES, blocks, copy_repository,
+                           notebook_recipe, outside_environment, quick, read, run_block, twin)
+from run_safety import requirements
 
 nbformat = pytest.importorskip('nbformat', reason='the notebook test needs nbformat '
                                '(pip install -r requirements-dev.txt)')
@@ -31,6 +33,9 @@ nbclient = pytest.importorskip('nbclient', reason='the notebook test needs nbcli
                                '(pip install -r requirements-dev.txt)')
 pytest.importorskip('ipykernel', reason='the notebook test needs ipykernel '
                     '(pip install -r requirements-dev.txt)')
+
+# Every cell's stderr is checked: nox -s tf_range runs this on each TensorFlow of the range.
+pytestmark = pytest.mark.stderr
 
 if sys.platform == 'win32':
     pytest.skip("the recipe's kernel is installed by docs/notebooks.md's bash block (Linux, macOS)",
@@ -92,7 +97,10 @@ def executed(tmp_path_factory):
 
     nb = nbformat.v4.new_notebook()
     recipe = notebook_recipe(read(NOTEBOOKS))
-    nb.cells = [nbformat.v4.new_code_cell(quick(line)) for line in recipe]
+    # the Colab set-up's check of the runtime (its clone is the copy above), then the recipe
+    setup = [line for line in colab_block(read(NOTEBOOKS)) if line in COLAB_SETUP_RUN]
+    assert setup == COLAB_SETUP_RUN
+    nb.cells = [nbformat.v4.new_code_cell(quick(line)) for line in setup + recipe]
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)  # the kernel starts from a PATH without the environment
@@ -144,13 +152,13 @@ def outputs(cell, kind):
 
 
 def cell_running(nb, recipe, start):
-    [index] = [i for i, line in enumerate(recipe) if line.startswith(start)]
-    return nb.cells[index]
+    [cell] = [c for c in nb.cells if c.source.startswith(start)]
+    return cell
 
 
 def test_every_cell_runs_without_error_or_stderr(executed):
     _, nb, _, recipe, _ = executed
-    assert len(nb.cells) == len(recipe) >= 5
+    assert len(nb.cells) == len(recipe) + len(COLAB_SETUP_RUN) and len(recipe) >= 5
     for cell in nb.cells:
         errors = [f"{o.ename}: {o.evalue}" for o in outputs(cell, 'error')]
         assert errors == [], (cell.source, errors)
@@ -158,6 +166,22 @@ def test_every_cell_runs_without_error_or_stderr(executed):
         assert stderr == '', (cell.source, stderr)
         text = json.dumps([o for o in cell.outputs])
         assert 'SystemExit' not in text and 'unrecognized arguments' not in text, cell.source
+
+
+def test_the_setup_line_finds_this_tensorflow_and_installs_nothing(executed):
+    """The Colab set-up's %run of run_safety/requirements.py, in a kernel whose
+    TensorFlow is in the tested range with its tf-keras (as Colab's 2.19 is): it says what
+    it found, and that there is nothing to install."""
+    _, nb, _, recipe, _ = executed
+    cell = cell_running(nb, recipe, '%run tf1-lstm/run_safety/requirements.py')
+    text = ''.join(o.text for o in outputs(cell, 'stream') if o.name == 'stdout')
+    found, to_install = requirements.notebook_plan()
+    assert to_install == [] and '(tested)' in found
+    lines = text.splitlines()
+    assert len(lines) == 2 and lines[1] == 'nothing to install', text
+    # the kernel's Python is the environment's, by the path of the clone's .venv
+    assert lines[0].startswith(f'Python {sys.version.split()[0]} (') and \
+        lines[0].endswith(f'): {found}'), text
 
 
 def test_regressor_plot_is_inline_one_figure_updated_per_frame(executed):

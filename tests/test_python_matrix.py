@@ -108,3 +108,18 @@ def test_matrix_lists_every_supported_version_and_why_one_is_skipped(monkeypatch
         ('3.12', '/py/3.12', None),
         ('3.13', None, 'Python 3.13 not found: nothing found'),
     ]
+
+
+def test_the_tensorflow_range_sessions_install_each_version_with_its_own_tf_keras():
+    """nox -s tf_range: one session per TensorFlow of the tested range (2.16-2.21), each
+    installing that TensorFlow with the tf-keras and TensorBoard of its own minor version,
+    the learner's packages unpinned, and the test tools pinned as in requirements-dev.txt."""
+    assert noxfile.TF_RANGE == ('2.16', '2.17', '2.18', '2.19', '2.20', '2.21')
+    packages = noxfile.tf_range_packages('2.17')
+    assert packages[:3] == ['tensorflow==2.17.*', 'tf-keras~=2.17.0', 'tensorboard~=2.17.0']
+    assert {'numpy', 'matplotlib', 'pandas', 'pillow', 'filelock', 'psutil'} <= set(packages)
+    pinned = [p for p in packages[3:] if '==' in p]
+    assert {p.split('==')[0] for p in pinned} == set(noxfile.TEST_TOOLS)
+    assert not any(p.startswith(('tensorflow==2.21', 'numpy==')) for p in packages)
+    # TensorBoard 2.16-2.20 needs pkg_resources (setuptools before 82); 2.21 does not
+    assert 'setuptools<82' in packages and 'setuptools<82' not in noxfile.tf_range_packages('2.21')

@@ -59,7 +59,7 @@ def test_readme_has_samples_for_both_scripts():
 
 
 @pytest.mark.parametrize('readme', READMES)
-def test_sample_outputs_are_what_the_commands_print(readme, sample_runs):
+def test_sample_outputs_are_what_the_commands_print(prints_tf115s_numbers, readme, sample_runs):
     for command, expected in samples(read(readme)):
         actual = [normalise(l) for l in sample_runs[command]]
         shown = [normalise(l) for l in expected if l.strip() != '...']

@@ -117,7 +117,8 @@ def project_classifier(tmp_path_factory):
 STEP_LINE = re.compile(r'^step +(\d+)/\d+  batch accuracy (\S+) .*?s(  saved)?$')
 
 
-def test_seed_1_classifier_prints_tf115s_numbers(oracle_classifier, project_classifier):
+def test_seed_1_classifier_prints_tf115s_numbers(prints_tf115s_numbers, oracle_classifier,
+                                                  project_classifier):
     """--seed 1 == TF 1.15's tf.set_random_seed(1) run: the 40 printed batch accuracies,
     the steps saved, the best checkpoint, its test accuracy; weights within float noise."""
     folder, tf115 = oracle_classifier
@@ -277,7 +278,7 @@ def oracle_regressor(tf115):
     return folder, load_json(os.path.join(folder, 'run.json'))
 
 
-def test_seed_1_regressor_prints_tf115s_costs(oracle_regressor, tmp_path):
+def test_seed_1_regressor_prints_tf115s_costs(prints_tf115s_numbers, oracle_regressor, tmp_path):
     """--seed 1 == TF 1.15's run with tf.set_random_seed(1): the 10 printed cost lines,
     text for text; the last cost and the TensorBoard costs within float noise."""
     folder, tf115 = oracle_regressor
@@ -415,6 +416,11 @@ GRADIENTS_ONLY_TF221 = {
                 '/StackPopV2/Enter', '/b_sync')),
     'grad_ys_0/Const',
 }
+# TF 2.16's Reshape gradient still read the input's shape with a Shape op, as TF 1.15's did
+# (TF 2.17 made it a Const when the shape is static): there, one difference fewer.
+# Measured on TF 2.16.2, 2.17.1, 2.18.1, 2.19.1, 2.20.0, 2.21.0.
+GRADIENTS_AS_TF115_ON = {(2, 16): ({'in_hidden/2_3D_grad/Shape'},
+                                   {'in_hidden/2_3D_grad/Reshape/shape'})}
 GRADIENTS_OTHER_TYPE = {  # name: (TF 1.15's type, TF 2.21's)
     'Add': ('Add', 'AddV2'),
     'LSTM_cell/rnn/while/TensorArrayReadV3/Enter_1_grad/Add': ('Add', 'AddV2'),
@@ -430,7 +436,14 @@ def test_regressor_graph_is_tf115s(tf115):
     """The LSTMRNN graph against TF 1.15's for the same code: outside train/gradients/
     the same ops, in the same order, with the same names, inputs and control inputs
     (TF 2 emits AddV2 where TF 1.15 emitted Add); the same variables, summary tag, cost
-    and train op; inside train/gradients/ exactly the differences listed above."""
+    and train op; inside train/gradients/ exactly the differences listed above, as this
+    TensorFlow makes them (measured on 2.16-2.21; skipped elsewhere, with the reason)."""
+    from run_safety import requirements
+    version = requirements.major_minor(requirements.tensorflow_version())
+    if version is None or not requirements.TESTED[0] <= version <= requirements.TESTED[1]:
+        pytest.skip(f'the gradient graph differences were measured on TensorFlow '
+                    f'{requirements.TESTED_TEXT}, not {requirements.tensorflow_version()}')
+    as_tf115, not_made = GRADIENTS_AS_TF115_ON.get(version, (set(), set()))
     folder = tf115.cached('tf1_regressor.py', 'graph', '--seed', str(SEED),
                           '--out', '{out}/graph.json')
     tf115_graph = load_json(os.path.join(folder, 'graph.json'))
@@ -463,7 +476,7 @@ def test_regressor_graph_is_tf115s(tf115):
     assert [op for op in ops if not op[0].startswith(grads)] == expected
     mine = {n[len(grads):]: t for n, t, _, _ in ops if n.startswith(grads)}
     theirs = {n[len(grads):]: t for n, t, _, _ in tf115_graph['ops'] if n.startswith(grads)}
-    assert set(theirs) - set(mine) == GRADIENTS_ONLY_TF115
-    assert set(mine) - set(theirs) == GRADIENTS_ONLY_TF221
+    assert set(theirs) - set(mine) == GRADIENTS_ONLY_TF115 - as_tf115
+    assert set(mine) - set(theirs) == GRADIENTS_ONLY_TF221 - not_made
     assert {n: (theirs[n], mine[n]) for n in set(mine) & set(theirs)
             if mine[n] != theirs[n]} == GRADIENTS_OTHER_TYPE

@@ -111,7 +111,7 @@ def test_classifier_seed_1_op_seeds_and_initial_weights_are_tf115s_bit_for_bit(t
     assert {k: digest(v) for k, v in got.items()} == expected['initial_weights']
 
 
-def test_seed_1_regressor_prints_tf115s_costs(tf, tmp_path):
+def test_seed_1_regressor_prints_tf115s_costs(prints_tf115s_numbers, tf, tmp_path):
     """python sin_cos_lstm_regressor.py --seed 1 --iterations 41: TF 1.15's printed
     cost lines, text for text; the last cost within float noise."""
     expected = REF['regressor_run']
@@ -122,7 +122,8 @@ def test_seed_1_regressor_prints_tf115s_costs(tf, tmp_path):
     assert result['final_cost'] == pytest.approx(expected['final_cost'], rel=5e-4)
 
 
-def test_seed_1_classifier_prints_tf115s_accuracies_and_checkpoint(tf, tmp_path):
+def test_seed_1_classifier_prints_tf115s_accuracies_and_checkpoint(prints_tf115s_numbers, tf,
+                                                                   tmp_path):
     """python mnist_lstm_classifier.py --seed 1 --training-iters 5248 (41 steps): TF 1.15's
     printed batch accuracies, saves, best checkpoint and its test accuracy; the checkpoint
     holds TF 1.15's variable names, shapes and dtypes (Adam slots included)."""
@@ -141,3 +142,35 @@ def test_seed_1_classifier_prints_tf115s_accuracies_and_checkpoint(tf, tmp_path)
     dtypes = reader.get_variable_to_dtype_map()
     assert sorted([n, s, dtypes[n].name] for n, s in tf.train.list_variables(result['checkpoint'])) \
         == expected['checkpoint_variables']
+
+
+def test_every_tensorflow_of_the_range_repeats_tf115s_numbers():
+    """The measured table (FIDELITY.md, Across TensorFlow versions): each TensorFlow of
+    the tested range has its full --seed 1 numbers recorded, and they are TF 1.15's: the 40
+    batch accuracies, the steps saved and the test accuracy of the 782-step classifier, the
+    regressor's 10 printed costs."""
+    from conftest import seed1_numbers
+    from run_safety.requirements import TESTED
+    measured = seed1_numbers()
+    tf115 = measured['1.15']
+    assert len(tf115['classifier']['accuracies']) == 40 and len(tf115['regressor']['costs']) == 10
+    for minor in range(TESTED[0][1], TESTED[1][1] + 1):
+        version = measured[f'2.{minor}']
+        assert version['tensorflow'].startswith(f'2.{minor}.')
+        assert (version['classifier'], version['regressor']) == \
+            (tf115['classifier'], tf115['regressor']), version['tensorflow']
+
+
+def test_the_tests_that_compare_printed_numbers_run_in_the_range_and_skip_outside(monkeypatch):
+    """prints_tf115s_numbers: every TensorFlow of the range is compared with TF 1.15's
+    numbers; one never measured, or one whose record differs, is skipped with the reason."""
+    import json
+    import conftest
+    for minor in range(16, 22):
+        assert conftest.why_not_tf115s_numbers(f'2.{minor}.0') is None
+    assert 'never measured' in conftest.why_not_tf115s_numbers('2.22.0')
+    assert 'never measured' in conftest.why_not_tf115s_numbers('2.15.1')
+    record = conftest.seed1_numbers()
+    record['2.19']['classifier'] = dict(record['2.19']['classifier'], test_accuracy=0.9482)
+    monkeypatch.setattr(conftest, 'seed1_numbers', lambda: json.loads(json.dumps(record)))
+    assert 'prints other --seed 1 numbers' in conftest.why_not_tf115s_numbers('2.19.1')

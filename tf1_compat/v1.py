@@ -4,13 +4,21 @@ TensorFlow 2.16+ ships Keras 3, in which ``tf.compat.v1.nn.rnn_cell.BasicLSTMCel
 raises "not available with Keras 3". The legacy ``tf-keras`` package (same minor
 version as tensorflow) still has it, and TensorFlow routes to it only when
 ``TF_USE_LEGACY_KERAS=1`` is set before it resolves ``tf.keras``. Importing this
-module sets that, checks tf-keras is there, and switches TF 1.x behaviour on
-(graph mode, sessions, placeholders, v1 control flow and variables).
+module sets that, checks tf-keras is there (and of TensorFlow's own version), and
+switches TF 1.x behaviour on (graph mode, sessions, placeholders, v1 control flow and
+variables). TensorFlow's start-up lines (STARTUP_NOISE below) are held back.
 """
 import os
 
-os.environ['TF_USE_LEGACY_KERAS'] = '1'
-# Fewer of TensorFlow's C++ info/warning lines (a few start-up lines print anyway).
+from run_safety import requirements  # standard library only: versions from package metadata
+
+if requirements.needs_keras(requirements.tensorflow_version()):
+    # (TensorFlow 2.15 and older have Keras 2 inside: there the setting would send
+    # tf.keras to a tf-keras package they do not need)
+    os.environ['TF_USE_LEGACY_KERAS'] = '1'
+# TF_CPP_MIN_LOG_LEVEL=0 set by the user shows every line TensorFlow prints, its start-up
+# lines included (nothing is held back below); otherwise only warnings and errors.
+_SHOW_EVERYTHING = os.environ.get('TF_CPP_MIN_LOG_LEVEL', '').strip() == '0'
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import atexit  # noqa: E402
@@ -22,18 +30,57 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import warnings  # noqa: E402
 
-# Lines TensorFlow's C++ side prints while it loads, before its log level applies:
-# "WARNING: All log messages before absl::InitializeLog() ..." and info lines
-# ("I0000 ... oneDNN custom operations are on", "Could not find cuda drivers"),
-# and, on a machine without a GPU, "E0000 ... failed call to cuInit".
-_STARTUP_NOISE = re.compile(
-    r'^(WARNING: All log messages before absl::InitializeLog|I\d{4} |E\d{4} .*failed call to cuInit)')
+# The one list of TensorFlow's start-up lines that are held back: what TensorFlow
+# 2.16-2.21 print on stderr while they load and at their first session run, on a machine
+# without a GPU, which say nothing to a learner (the TF_CPP_MIN_LOG_LEVEL=2 set
+# above applies only once TensorFlow has read it, after most of them). Each is matched
+# against a line's message (after the "file.cc:123] " of TensorFlow's log line), or the
+# whole line; every other line, errors and warnings included, is passed on. Measured on
+# TF 2.16.2, 2.17.1, 2.18.1, 2.19.1, 2.20.0 and 2.21.0 (tests/test_tensorflow_noise.py).
+STARTUP_NOISE = tuple(re.compile(p) for p in (
+    # 2.16-2.19 (E), at import: the CUDA plugins built into the wheel register twice
+    r'Unable to register cu(FFT|DNN|BLAS) factory: Attempting to register factory for '
+    r'plugin cu(FFT|DNN|BLAS) when one has already been registered$',
+    # 2.19 (W), at import: XLA's computation placer, registered twice (four lines)
+    r'computation placer already registered\. Please check linkage and avoid linking the '
+    r'same target more than once\.$',
+    # 2.18-2.21 (E), at the device probe, without an NVIDIA driver (303) or without a GPU
+    # (NO_DEVICE): CUDA is looked for and not found. Other cuInit failures get through.
+    r'failed call to cuInit: .*(UNKNOWN ERROR \(303\)|CUDA_ERROR_NO_DEVICE)',
+    # 2.21 (I), at import (twice): no NVIDIA driver, so no GPU; oneDNN's notice
+    r'Could not find cuda drivers on your machine, GPU will not be used\.$',
+    r'oneDNN custom operations are on\. ',
+    # 2.18-2.20 (I), at the first session run: a graph pass that is off
+    r'MLIR V1 optimization pass is not enabled$',
+    # 2.18-2.21: absl's notice, a line of its own, before its first log line
+    r'WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$',
+))
+# TensorFlow's C++ log line, in its two formats: absl's, "E0000 00:00:1796283534.170515
+# 5562 cuda_dnn.cc:8579] message", and TensorFlow's own before absl starts,
+# "2026-12-03 07:41:41.326881: E external/local_xla/xla/.../cuda_fft.cc:479] message".
+_LOG_LINE = re.compile(r'(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ |'
+                       r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] )[^ \]]+:\d+\] ')
+
+
+def is_startup_noise(line):
+    """Whether ``line`` (text, without its newline) is one of STARTUP_NOISE's."""
+    log = _LOG_LINE.match(line)
+    message = line[log.end():] if log else line
+    return any(p.match(message) for p in STARTUP_NOISE)
+
+
+def without_startup_noise(data):
+    """``data`` (bytes written to stderr) less the STARTUP_NOISE lines, in order."""
+    return b''.join(line for line in data.splitlines(keepends=True)
+                    if not is_startup_noise(line.decode(errors='replace').rstrip('\r\n')))
 
 
 @contextlib.contextmanager
 def _quiet_startup():
-    """Hold file descriptor 2 while TensorFlow loads, then pass on every line but the
-    start-up info lines above, so a learner's first screen is the tutorial's.
+    """Hold file descriptor 2 while TensorFlow loads and runs its first session, then
+    pass on every line but STARTUP_NOISE, in order, so a learner's first screen is the
+    tutorial's. Whatever else was written meanwhile (an error, a traceback, a warning)
+    comes out when the block ends, before the exception that ended it, if any.
 
     TensorFlow's C++ side writes to fd 2 itself, whatever ``sys.stderr`` is. In a
     Jupyter kernel ``sys.stderr`` is ipykernel's stream and fd 2 a pipe that ipykernel
@@ -41,6 +88,9 @@ def _quiet_startup():
     fd, not 2), so fd 2 is the one to hold; the lines kept go back to fd 2 as well.
     """
     fd = 2
+    if _SHOW_EVERYTHING:
+        yield
+        return
     try:
         saved = os.dup(fd)
     except OSError:  # no fd 2 at all (e.g. pythonw on Windows)
@@ -55,13 +105,40 @@ def _quiet_startup():
         try:
             yield
         finally:
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                sys.stderr.flush()  # Python's own lines, written while fd 2 was held
             os.dup2(saved, fd)
             os.close(saved)
             held.seek(0)
-            kept = b''.join(line for line in held.read().splitlines(keepends=True)
-                            if not _STARTUP_NOISE.match(line.decode(errors='replace')))
-            if kept:
-                os.write(fd, kept)
+            kept = without_startup_noise(held.read())
+            while kept:
+                kept = kept[os.write(fd, kept):]
+
+
+def _first_session_run(tf):
+    """Run one tiny graph, so the lines TensorFlow prints at its first session run come
+    now, inside the quiet block, not at the scripts' first sess.run. Its own graph, so
+    the default graph (and the op seeds taken from it) is untouched; its own inter-op
+    threads, so the first real session still makes the process-wide pool (--fast's
+    config sets it); intra-op threads as every session has them (the CPU device's pool,
+    made once per process, takes the first session's setting)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        one = tf.constant(1)
+    config = tf.ConfigProto(use_per_session_threads=True, inter_op_parallelism_threads=1)
+    with tf.Session(graph=graph, config=config) as sess:
+        sess.run(one)
+
+
+def _check_versions(tf_version=None):
+    """Refuse a TensorFlow or tf-keras the scripts cannot run on (ImportError, the
+    scripts' one line), and say once, on stderr, that an untested one is used."""
+    refusal, warning = requirements.tensorflow_problem(tf_version)
+    if refusal:
+        raise ImportError(refusal)
+    if warning and not requirements.warned:
+        requirements.warned = True
+        print(f'warning: {warning}', file=sys.stderr, flush=True)
 
 
 # Python's cyclic garbage collector would walk the ~500,000 objects that importing
@@ -70,21 +147,23 @@ def _quiet_startup():
 # frozen (left out of every later collection), and so is everything at exit. No
 # result changes: it only skips searching for garbage cycles in objects that live
 # until the process ends anyway.
+_check_versions()
 _gc_was_enabled = gc.isenabled()
 gc.disable()
 try:
     with _quiet_startup():
-        try:
-            # Loaded now (TensorFlow would load it at the first BasicLSTMCell) so a
-            # missing package fails early, with a clear message.
-            import tf_keras  # noqa: F401
-        except ImportError:
-            raise ImportError(
-                'the tf-keras package is missing: TensorFlow 2.16+ needs it for BasicLSTMCell; '
-                'run `pip install -r requirements.txt` (or `pip install tf-keras` matching '
-                'your tensorflow version)') from None
         import tensorflow.compat.v1 as tf  # noqa: E402
+        if requirements.tensorflow_version() is None:  # installed under another name
+            _check_versions(tf.version.VERSION)
+        if requirements.needs_keras(tf.version.VERSION):
+            try:
+                # Loaded now (TensorFlow would load it at the first BasicLSTMCell) so a
+                # missing package fails early, with a clear message.
+                import tf_keras  # noqa: F401
+            except ImportError:
+                raise ImportError(requirements.missing_message(['tf-keras'])) from None
         tf.config.list_physical_devices()  # probe the devices now, inside the quiet block
+        _first_session_run(tf)
 finally:
     if _gc_was_enabled:
         gc.enable()

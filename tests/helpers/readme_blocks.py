@@ -70,13 +70,16 @@ SKIP = {
         'runs tests once per mutant, minutes long; its --list is run',
     'nox -db uv          # Windows: .venv\\Scripts\\nox -db uv':
         'the suite once per Python, in fresh environments: CI runs it (.ci/run)',
-    '!git clone URL tf1-lstm':
-        'Colab only, and URL is where the reader cloned from; the test copies the working '
-        'tree to tf1-lstm/ instead',
-    '%pip install -r tf1-lstm/requirements.txt':
-        'Colab only (its runtime has another TensorFlow); the kernel here runs in the '
-        'environment that has the requirements',
+    'nox -db uv -s tf_range               # TensorFlow 2.16 to 2.21, each in a fresh environment':
+        'six fresh environments with TensorFlow (about 2.4 GB each), the quick tier in each: '
+        'CI runs tf_range(2.16) (.ci/run); its main run is 2.21',
+    '!git clone --quiet URL tf1-lstm':
+        'URL is where the reader cloned from; the test copies the working tree to tf1-lstm/ '
+        'instead (tests/test_notebooks.py runs a real clone, from a local repository)',
 }
+
+# The Colab set-up lines that are run, in the notebook test's kernel, before the recipe.
+COLAB_SETUP_RUN = ['%run tf1-lstm/run_safety/requirements.py']
 
 # Blocks that show output, not commands: their first line, and where they are checked.
 SHOWN_OUTPUT = {
