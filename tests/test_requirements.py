@@ -65,14 +65,27 @@ def one_line(err):
 
 @smoke
 @pytest.mark.parametrize('script', SCRIPTS)
-def test_a_python_without_the_requirements_gets_one_line(bare_python, script, tmp_path):
-    proc = run(bare_python, [script_path(script)], cwd=tmp_path)
+@pytest.mark.parametrize('with_venv', [False, True], ids=['no-venv', 'venv-not-activated'])
+def test_a_python_without_the_requirements_gets_one_line(bare_python, script, with_venv,
+                                                          tmp_path):
+    """From a clone without an environment the fix is pip; from one whose .venv exists
+    but is not the Python running (the environment not activated), activating it first."""
+    repo = tmp_path / 'repo'
+    copy_repository(repo)  # its .venv: the environment running these tests
+    if not with_venv:
+        os.remove(repo / '.venv')
+    work = tmp_path / 'work'
+    work.mkdir()
+    proc = run(bare_python, [script_path(script, str(repo))], cwd=work)
     assert proc.returncode == 1 and proc.stdout == ''
     line = one_line(proc.stderr)
+    fix = f'run {bare_python} -m pip install -r {repo / "requirements.txt"}'
+    if with_venv:
+        fix = (f"activate the project's environment "
+               f"(source {repo / '.venv' / 'bin' / 'activate'}) or " + fix)
     assert line == (f'{script}: tensorflow, tf-keras, numpy, matplotlib, pandas, pillow, filelock '
-                    f'and psutil are missing for {bare_python}: run {bare_python} -m pip install '
-                    f'-r {REQUIREMENTS}')
-    assert os.listdir(tmp_path) == []  # nothing made
+                    f'and psutil are missing for {bare_python}: {fix}')
+    assert os.listdir(work) == []  # nothing made
 
 
 @smoke
