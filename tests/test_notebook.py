@@ -12,17 +12,14 @@ after `%run` (IPython passes it to the script as arguments), a missing inline fi
 TensorFlow's start-up lines leaking into the cell.
 """
 import base64
-import glob
 import json
 import os
-import re
-import signal
 import sys
-import urllib.request
 
 import pytest
 
 from conftest import require
+from helpers.kernels import end_stray_tensorboards, outputs, tensorboard_runs
 from helpers.readme_blocks import (COLAB_SETUP_RUN, NOTEBOOKS, READMES, blocks, copy_repository,
                            notebook_recipe, outside_environment, quick, read, run_block, twin)
 from run_safety import requirements
@@ -118,37 +115,7 @@ def executed(tmp_path_factory):
             os.environ.update(saved)
         yield folder / 'tf1-lstm', nb, client, recipe, runs
     finally:
-        # The kernel ends the TensorBoard it started when it shuts down (ipykernel
-        # terminates its children). Should one outlive it, its info file names its
-        # pid: end it, after checking the pid is still that TensorBoard.
-        for info in glob.glob(str(tmp / '.tensorboard-info' / 'pid-*.info')):
-            with open(info) as f:
-                pid = json.load(f)['pid']
-            try:
-                with open(f'/proc/{pid}/cmdline', 'rb') as f:
-                    ours = b'tensorboard' in f.read()
-            except OSError:
-                ours = False
-            if ours:
-                os.kill(pid, signal.SIGTERM)
-
-
-def tensorboard_runs(nb):
-    """The runs the TensorBoard shown by the %tensorboard cell serves (None if no cell
-    shows one): it is asked over HTTP on the port the cell's frame names."""
-    for cell in nb.cells:
-        for o in cell.get('outputs', []):
-            html = o.get('data', {}).get('text/html', '') if o.output_type == 'display_data' else ''
-            if '<iframe' in html:
-                port = int(re.search(r'const port = (\d+);', html).group(1))
-                with urllib.request.urlopen(f'http://localhost:{port}/data/runs',
-                                            timeout=60) as r:
-                    return json.load(r)
-    return None
-
-
-def outputs(cell, kind):
-    return [o for o in cell.outputs if o.output_type == kind]
+        end_stray_tensorboards(tmp)
 
 
 def cell_running(nb, recipe, start):

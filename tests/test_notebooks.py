@@ -13,19 +13,17 @@ tree, so its clone cell really clones. Any error, SystemExit or stderr output in
 fails the test (TensorFlow's start-up lines included).
 """
 import base64
-import glob
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 
 from conftest import ROOT
+from helpers.kernels import end_stray_tensorboards, outputs, tensorboard_runs
 from helpers.readme_blocks import QUICK, copy_repository
 from run_safety import requirements
 
@@ -164,34 +162,7 @@ def executed(tmp_path_factory):
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        # The kernel ends the TensorBoard it started when it shuts down; should one
-        # outlive it, its info file names its pid: end it if it is still that TensorBoard.
-        for info in glob.glob(str(tmp / '.tensorboard-info' / 'pid-*.info')):
-            with open(info) as f:
-                pid = json.load(f)['pid']
-            try:
-                with open(f'/proc/{pid}/cmdline', 'rb') as f:
-                    ours = b'tensorboard' in f.read()
-            except OSError:
-                ours = False
-            if ours:
-                os.kill(pid, signal.SIGTERM)
-
-
-def tensorboard_runs(nb):
-    """The runs the TensorBoard that a cell shows serves, asked over HTTP (None if none)."""
-    for cell in nb.cells:
-        for o in cell.get('outputs', []):
-            html = o.get('data', {}).get('text/html', '') if o.output_type == 'display_data' else ''
-            if '<iframe' in html:
-                port = int(re.search(r'const port = (\d+);', html).group(1))
-                with urllib.request.urlopen(f'http://localhost:{port}/data/runs', timeout=60) as r:
-                    return json.load(r)
-    return None
-
-
-def outputs(cell, kind):
-    return [o for o in cell.get('outputs', []) if o.output_type == kind]
+        end_stray_tensorboards(tmp)
 
 
 def stdout(cell):
@@ -201,7 +172,6 @@ def stdout(cell):
 def cell_with(nb, text):
     [cell] = [c for c in nb.cells if c.cell_type == 'code' and text in c.source]
     return cell
-
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
