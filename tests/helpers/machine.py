@@ -31,6 +31,15 @@ SCRIPTS = ('mnist_lstm_classifier.py', 'sin_cos_lstm_regressor.py')
 SCRIPT_MODULES = ('numpy', 'tensorflow', 'matplotlib', 'PIL', 'psutil', 'filelock')
 
 
+def _root_on_linux(doing):
+    """Why ``doing`` cannot be done here for want of Linux and root, or None."""
+    if not sys.platform.startswith('linux'):
+        return f'{doing}: Linux only'
+    if os.geteuid() != 0:
+        return f'{doing}: needs root (run the suite as root)'
+    return None
+
+
 def _last_line(text):
     lines = [l.strip() for l in (text or '').splitlines() if l.strip()]
     return lines[-1] if lines else 'no output'
@@ -39,10 +48,9 @@ def _last_line(text):
 @functools.lru_cache(maxsize=None)
 def other_user():
     """Running a process as another user: root on Linux, with setpriv (util-linux)."""
-    if not sys.platform.startswith('linux'):
-        return 'runs a script as another user with setpriv: Linux only'
-    if os.geteuid() != 0:
-        return 'runs a script as another user with setpriv: needs root (run the suite as root)'
+    why = _root_on_linux('runs a script as another user with setpriv')
+    if why:
+        return why
     if shutil.which('setpriv') is None:
         return 'runs a script as another user: needs setpriv (apt-get install util-linux)'
     proc = subprocess.run([*AS_NOBODY, 'true'], capture_output=True, text=True)
@@ -180,10 +188,9 @@ def strace():
 @functools.lru_cache(maxsize=None)
 def tmpfs():
     """Mounting a small tmpfs: root on Linux, allowed to mount (CAP_SYS_ADMIN)."""
-    if not sys.platform.startswith('linux'):
-        return 'mounts a small tmpfs: Linux only'
-    if os.geteuid() != 0:
-        return 'mounts a small tmpfs: needs root (run the suite as root)'
+    why = _root_on_linux('mounts a small tmpfs')
+    if why:
+        return why
     folder = tempfile.mkdtemp(prefix='tmpfs-probe-')
     try:
         proc = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', folder],
