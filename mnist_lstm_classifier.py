@@ -43,9 +43,13 @@ from run_safety.cli import (ArgumentParser, Interrupted, UserError, check_cost,
 tf = None
 
 
-def load_tensorflow():
+def load_tensorflow(fast=False):
     """Import TensorFlow (a few seconds) as this module's ``tf``, and return it."""
     global tf
+    if fast:
+        # Added (--fast): single-threaded ops (fast_lstm.session_config) for the whole
+        # process; TensorFlow sizes that pool at the first session, which tf1_compat.v1 runs.
+        os.environ['TF1_COMPAT_INTRA_OP_THREADS'] = '1'
     try:
         from tf1_compat.v1 import tf
     except ImportError as e:
@@ -529,7 +533,7 @@ def main(argv=None):
                      f'--hidden-units {args.hidden_units} and --batch-size {args.batch_size}')
         if args.metrics_json:
             check_output_file(args.metrics_json, '--metrics-json')
-        load_tensorflow()
+        load_tensorflow(args.fast)
         check_interrupted()
 
         # 数据 data. Changed: 'MNIST_data' -> --data-dir (default data/, shipped in the

@@ -19,7 +19,8 @@ sys.path.insert(0, ROOT)
 import _protocol  # noqa: E402
 import mnist_lstm_classifier as m  # noqa: E402
 
-tf = m.load_tensorflow()  # sets TF_USE_LEGACY_KERAS=1 via tf1_compat.v1
+# sets TF_USE_LEGACY_KERAS=1 via tf1_compat.v1; --fast's single-threaded ops, as the script
+tf = m.load_tensorflow(fast='--fast' in sys.argv[1:])
 
 
 def main():

@@ -115,17 +115,24 @@ def _quiet_startup():
                 kept = kept[os.write(fd, kept):]
 
 
+# The intra-op pool that _first_session_run's session sizes for the whole process: what
+# the caller's own first session will ask for (the classifier's --fast: 1, set through
+# TF1_COMPAT_INTRA_OP_THREADS before this import), else TensorFlow's default (0: all cores).
+_INTRA_OP_THREADS = int(os.environ.get('TF1_COMPAT_INTRA_OP_THREADS') or 0)
+
+
 def _first_session_run(tf):
     """Run one tiny graph, so the lines TensorFlow prints at its first session run come
     now, inside the quiet block, not at the scripts' first sess.run. Its own graph, so
     the default graph (and the op seeds taken from it) is untouched; its own inter-op
-    threads, so the first real session still makes the process-wide pool (--fast's
-    config sets it); intra-op threads as every session has them (the CPU device's pool,
-    made once per process, takes the first session's setting)."""
+    threads, so the first real session still makes the process-wide inter-op pool;
+    intra-op threads as the caller's sessions will ask (_INTRA_OP_THREADS: the CPU
+    device's pool, made once per process, takes the first session's setting)."""
     graph = tf.Graph()
     with graph.as_default():
         one = tf.constant(1)
-    config = tf.ConfigProto(use_per_session_threads=True, inter_op_parallelism_threads=1)
+    config = tf.ConfigProto(use_per_session_threads=True, inter_op_parallelism_threads=1,
+                            intra_op_parallelism_threads=_INTRA_OP_THREADS)
     with tf.Session(graph=graph, config=config) as sess:
         sess.run(one)
 
