@@ -115,7 +115,10 @@ if not os.path.isfile('{script}'):
         os.chdir('..')
     else:
         if not os.path.isdir(os.path.basename(REPOSITORY)):
-            !git clone --quiet --depth 1 {{REPOSITORY}}
+            said = !git clone --quiet --depth 1 {{REPOSITORY}} 2>&1
+            if not os.path.isdir(os.path.basename(REPOSITORY)):  # one line, no traceback
+                raise SystemExit(f'git clone {{REPOSITORY}}: {{said[0] if said else "failed"}} '
+                                 '(check the address and the network)')
         os.chdir(os.path.basename(REPOSITORY))
 print('repository:', os.getcwd())
 from run_safety.requirements import setup_notebook

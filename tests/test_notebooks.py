@@ -215,6 +215,28 @@ def test_the_setup_cell_run_again_finds_the_clone_and_does_not_clone_again(execu
     assert stdout(cell).splitlines()[-1] == 'nothing to install'
 
 
+def test_a_clone_that_fails_is_one_line_and_leaves_no_folder(tmp_path):
+    """No network, or the address wrong: the set-up cell stops with git's reason in one
+    line (IPython shows a SystemExit without its traceback), not a chdir traceback."""
+    nbclient = pytest.importorskip('nbclient', reason='the notebook tests need nbclient')
+    pytest.importorskip('ipykernel', reason='the notebook tests need ipykernel')
+    nowhere = (tmp_path / 'nowhere' / os.path.basename(make_notebooks.REPOSITORY)).as_uri()
+    nb = nbformat.read(make_notebooks.notebook_path(SCRIPTS[1]), as_version=4)
+    cell = cell_with(nb, 'REPOSITORY = ')
+    cell.source = cell.source.replace(make_notebooks.repository_url(), nowhere)
+    alone = nbformat.v4.new_notebook()
+    alone.cells = [cell]
+    (tmp_path / 'content').mkdir()
+    nbclient.NotebookClient(alone, timeout=120, kernel_name='python3', allow_errors=True,
+                            resources={'metadata': {'path': str(tmp_path / 'content')}}).execute()
+    [error] = outputs(cell, 'error')
+    assert error.ename == 'SystemExit' and '\n' not in error.evalue
+    assert error.evalue.startswith(f'git clone {nowhere}: fatal: ')
+    assert error.evalue.endswith('(check the address and the network)')
+    assert [t for t in error.traceback if 'Traceback' in t or 'File ' in t] == []
+    assert list((tmp_path / 'content').iterdir()) == []
+
+
 def test_the_classifier_notebook_trains_with_the_values_set_and_tests(executed):
     nb, _, _ = executed['results']['mnist_lstm_classifier.py']
     text = stdout(cell_with(nb, '%run mnist_lstm_classifier.py'))
