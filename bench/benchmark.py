@@ -4,6 +4,7 @@
     python bench/benchmark.py --quick         # a smoke run, well under a minute
     python bench/benchmark.py --skip-runs     # only the per-step table
     python bench/benchmark.py --runs 3        # time each script's whole run 3 times
+    python bench/benchmark.py --max-isa avx2  # as on a CPU without AVX-512 (most laptops)
 
 One training step at batch 128, 28 steps x 28 inputs, 128 hidden units, 10 classes,
 Adam lr 0.001, measured for each side in its own long-lived worker process:
@@ -74,6 +75,14 @@ SIDES = {
 
 DEFAULT_SIDES = ['project', 'project-static', 'project-fast', 'keras3', 'keras3-xla', 'torch']
 
+# --max-isa avx2: every side's math libraries limited to AVX2 (no AVX-512), as on most
+# laptops: oneDNN (TensorFlow's and torch's), MKL, torch's own kernels, OpenBLAS (numpy's
+# floor). Another CPU emulated on this one, not a second machine: same caches and clocks.
+ISA_LIMITS = {'avx2': {'ONEDNN_MAX_CPU_ISA': 'AVX2', 'DNNL_MAX_CPU_ISA': 'AVX2',
+                       'MKL_ENABLE_INSTRUCTIONS': 'AVX2', 'ATEN_CPU_CAPABILITY': 'avx2',
+                       'OPENBLAS_CORETYPE': 'Haswell'}}
+ISA_VARIABLES = sorted({k for limits in ISA_LIMITS.values() for k in limits})
+
 
 def step_flops(b=BATCH, t=N_STEPS, i=N_INPUTS, h=HIDDEN, c=CLASSES):
     """Multiply-add FLOPs (2 per MAC) of one training step; backward ~ 2x forward."""
@@ -136,7 +145,8 @@ def machine_info():
             versions[dist] = None
     return {'cpu': cpu, 'cores': os.cpu_count(), 'usable_cores': usable,
             'python': platform.python_version(), 'platform': platform.platform(),
-            'versions': versions}
+            'versions': versions,
+            'isa_limits': {k: os.environ[k] for k in ISA_VARIABLES if k in os.environ}}
 
 
 def loadavg():
@@ -525,6 +535,9 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
                f'({machine["usable_cores"]} usable), {machine["platform"]}')
     out.append(f'- Python {machine["python"]}; tensorflow {v["tensorflow"]}, tf-keras {v["tf-keras"]}, '
                f'keras {v["keras"]}, torch {v["torch"] or "not installed"}, numpy {v["numpy"]}')
+    if machine['isa_limits']:
+        out.append('- instruction sets limited (another CPU emulated on this one): '
+                   + ', '.join(f'{k}={v}' for k, v in machine['isa_limits'].items()))
     out.append(f'- load average (1/5/15 min) before: {fl(load_before)}, after: {fl(load_after)}')
     other = [e['other_cores'] for w in live for e in w.load if e.get('other_cores') is not None]
     if other:
@@ -674,6 +687,9 @@ def parse_args(argv=None):
     p.add_argument('--python', default=sys.executable,
                    help='interpreter for the workers and the scripts (default: this one)')
     p.add_argument('--json', metavar='PATH', help='also write every number as JSON')
+    p.add_argument('--max-isa', choices=sorted(ISA_LIMITS),
+                   help='limit every side to this instruction set (avx2: no AVX-512, as on most '
+                        'laptops), through the math libraries\' own variables')
     args = p.parse_args(argv)
     q = args.quick
     args.rounds = args.rounds if args.rounds is not None else (3 if q else 10)
@@ -693,6 +709,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.max_isa:  # before numpy is imported here; the workers and runs inherit it
+        os.environ.update(ISA_LIMITS[args.max_isa])
     machine = machine_info()
     load_before = loadavg()
     notes = []

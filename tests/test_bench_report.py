@@ -23,7 +23,8 @@ def side(name, round_ms, other=0.0, steal=0.0):
 
 ARGS = types.SimpleNamespace(rounds=3, steps_per_round=3, warmup=1, max_seconds=5.0)
 MACHINE = {'cpu': 'test CPU', 'cores': 2, 'usable_cores': 2, 'platform': 'test', 'python': '3',
-           'versions': {k: '0' for k in ('tensorflow', 'tf-keras', 'keras', 'torch', 'numpy')}}
+           'versions': {k: '0' for k in ('tensorflow', 'tf-keras', 'keras', 'torch', 'numpy')},
+           'isa_limits': {}}
 
 
 def test_ratios_are_per_round_medians_with_their_range():
@@ -83,3 +84,31 @@ def test_the_proc_readings_are_cpu_seconds():
     ours = benchmark.process_cpu_seconds([os.getpid()])
     assert 0 < ours <= benchmark.machine_cpu_seconds()[0]
     assert machine[0] > 0 and machine[1] >= 0
+
+
+def test_max_isa_limits_every_side_and_the_report_says_so(monkeypatch):
+    """--max-isa avx2 sets the math libraries' limits before anything is measured (the
+    workers and whole runs inherit the environment), and the report's header names them."""
+    monkeypatch.setattr(os, 'environ', {k: v for k, v in os.environ.items()
+                                        if k not in benchmark.ISA_VARIABLES})
+    seen = {}
+
+    def measure_steps(args, tmpdir, notes):
+        seen.update(os.environ)
+        return [], {}
+    monkeypatch.setattr(benchmark, 'measure_steps', measure_steps)
+    with pytest.raises(SystemExit):
+        benchmark.main(['--max-isa', 'avx2', '--quick'])
+    assert {k: seen.get(k) for k in benchmark.ISA_VARIABLES} == {
+        'ATEN_CPU_CAPABILITY': 'avx2', 'DNNL_MAX_CPU_ISA': 'AVX2', 'MKL_ENABLE_INSTRUCTIONS': 'AVX2',
+        'ONEDNN_MAX_CPU_ISA': 'AVX2', 'OPENBLAS_CORETYPE': 'Haswell'}
+    fast = side('project-fast', [[10], [10], [10]])
+    machine = benchmark.machine_info()
+    text = benchmark.report(ARGS, machine, [fast], {}, None, [], (0.0,) * 3, (0.0,) * 3)
+    assert ('- instruction sets limited (another CPU emulated on this one): ATEN_CPU_CAPABILITY=avx2, '
+            'DNNL_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2, '
+            'OPENBLAS_CORETYPE=Haswell') in text.splitlines()
+    os.environ.clear()
+    machine = benchmark.machine_info()
+    text = benchmark.report(ARGS, machine, [fast], {}, None, [], (0.0,) * 3, (0.0,) * 3)
+    assert 'instruction sets limited' not in text
