@@ -102,3 +102,27 @@ def test_seeded_runs_repeat_and_a_rerun_replaces_the_old_checkpoint(trained, tmp
     step = second['best_step']
     assert files == ['checkpoint', f'mnistRNNLSTM.ckpt-{step}.data-00000-of-00001',
                      f'mnistRNNLSTM.ckpt-{step}.index', f'mnistRNNLSTM.ckpt-{step}.meta']
+
+
+# ------------------------------------------------------------------ --seed 0
+
+def classifier_seeded(tf, folder, seed):
+    """A 3-step run (one print, at step 0, saved): its printed accuracy and checkpoint."""
+    result, stdout = main_and_stdout(clf.main, [
+        '--seed', str(seed), '--training-iters', '192', '--batch-size', '64',
+        '--hidden-units', '16', '--data-dir', DATA_DIR, '--ckpt-dir', str(folder / 'ckpt'),
+        '--logdir', str(folder / 'logs')])
+    reader = tf.train.load_checkpoint(result['checkpoint'])
+    weights = {n: reader.get_tensor(n) for n, _ in tf.train.list_variables(result['checkpoint'])}
+    printed = [l.split()[4] for l in stdout.splitlines() if l.startswith('step')]
+    return printed, result['test_accuracy'], weights
+
+
+def test_classifier_seed_0_repeats_itself_and_differs_from_seed_1(tf, tmp_path):
+    first = classifier_seeded(tf, tmp_path / 'a', 0)
+    again = classifier_seeded(tf, tmp_path / 'b', 0)
+    other = classifier_seeded(tf, tmp_path / 'c', 1)
+    assert first[:2] == again[:2]
+    for name, value in first[2].items():
+        np.testing.assert_array_equal(value, again[2][name], err_msg=name)
+    assert not np.array_equal(first[2]['Variable'], other[2]['Variable'])

@@ -210,6 +210,31 @@ def test_readme_counts_are_the_truth():
                 assert test_claims and smoke_claims and numbers, (name, mutant_claims)
 
 
+def test_every_test_a_mutant_runs_is_collected():
+    """tests/tools/mutate.py names the tests that must kill each mutant; a test renamed,
+    moved or lost in a merge would leave its mutants with nothing to run (the run reports
+    "not found" only when it gets there, 20 minutes in)."""
+    proc = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q',
+                           '-p', 'no:randomly'], cwd=ROOT, capture_output=True, text=True)
+    collected = {line for line in proc.stdout.splitlines() if '::' in line}
+    sys.path.insert(0, os.path.join(ROOT, 'tests', 'tools'))
+    try:
+        import mutate
+    finally:
+        sys.path.pop(0)
+    missing = set()
+    for mutant in mutate.MUTANTS:
+        for test in mutant['tests']:
+            if '::' not in test:
+                found = os.path.isfile(os.path.join(ROOT, test))
+            else:
+                found = test in collected or any(c.startswith(test + '[') for c in collected)
+            if not found:
+                missing.add((mutant['id'], test))
+    assert len(mutate.MUTANTS) > 100
+    assert sorted(missing) == []
+
+
 @pytest.mark.parametrize('argv', [['--select-on', 'test'], ['--batch-size', '0'],
                                   ['--lr', 'nan'], ['--epochs', '3']])
 def test_bad_flag_rows_are_what_the_python_running_the_tests_prints(argv):

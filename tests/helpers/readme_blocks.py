@@ -66,7 +66,7 @@ SKIP = {
         'speed measurement (a full default run); not part of the suite (docs/performance.md)',
     'pip install "tensorflow[and-cuda]==2.21.0"':
         'needs an NVIDIA GPU and downloads several GB; this machine has no GPU',
-    'python tests/tools/mutate.py           # 14 min on 2 shared cores (the last result, below)':
+    'python tests/tools/mutate.py           # about 16 min on 2 cores (the last result, below)':
         'runs tests once per mutant, minutes long; its --list is run',
     'nox -db uv          # Windows: .venv\\Scripts\\nox -db uv':
         'the suite once per Python, in fresh environments: CI runs it (.ci/run)',

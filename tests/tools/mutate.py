@@ -1,7 +1,7 @@
 """Mutation testing: does the test suite notice a one-line semantic change?
 
 Each mutant below replaces one exact piece of text in one file of the project (the two
-scripts, tf1_compat/, run_safety/) by a plausible mistake. For each mutant the repository is copied to a
+scripts, tf1_compat/, run_safety/, the notebooks) by a plausible mistake. For each mutant the repository is copied to a
 temporary folder (the working tree is never touched), the mutant applied there, and the
 tests chosen for it run with a timeout. A mutant is
 
@@ -52,6 +52,10 @@ REFERENCE = 'tests/test_tf115_reference.py'
 ORACLE = 'tests/test_tf115.py'
 PLOT = f'{REGRESSOR}::test_regressor_plot_shows_target_cos_and_the_first_rows_prediction'
 DURABLE = 'tests/test_checkpoint_durability.py'
+REQ = 'run_safety/requirements.py'
+REQ_TESTS = 'tests/test_requirements.py'
+NOISE_TESTS = 'tests/test_tensorflow_noise.py'
+NOTEBOOKS = 'tests/test_notebooks.py'
 F_CLF = [f'{FIDELITY}::test_classifier_logits_match_numpy_lstm',
          f'{FIDELITY}::test_classifier_two_output_methods_agree',
          f'{FIDELITY}::test_adam_hyperparameters_are_tf1_defaults',
@@ -431,6 +435,41 @@ MUTANTS = [
     M('fid-regressor-weight-stddev', REG, 'tf.random_normal_initializer(mean=0., stddev=1.,)',
       'tf.random_normal_initializer(mean=0., stddev=0.5,)', [REFERENCE],
       "the regressor's weights drawn with another stddev"),
+    # ---------------------------------------------------------------- requirements and versions
+    M('req-tf1-accepted', REQ, 'if version[0] != 2:', 'if version[0] > 2:', [REQ_TESTS],
+      'TensorFlow 1.x let through to fail later'),
+    M('req-keras-mismatch-accepted', REQ,
+      'if needs_keras(tf_version) and keras and major_minor(keras) != version:',
+      'if needs_keras(tf_version) and keras and major_minor(keras)[0] != version[0]:',
+      [REQ_TESTS], 'a tf-keras of another minor version accepted'),
+    M('req-newer-is-tested', REQ, 'if TESTED[0] <= version <= TESTED[1]:',
+      'if TESTED[0] <= version:', [REQ_TESTS], 'a TensorFlow newer than the range runs without its warning'),
+    M('req-keras-needed-everywhere', REQ,
+      "if module == 'tf_keras' and installed('tensorflow') and not needs_keras(tf_version):",
+      "if module == 'tf_keras' and not installed('tensorflow'):", [REQ_TESTS],
+      'tf-keras demanded where Keras 2 is built into TensorFlow'),
+    M('req-no-python-path', REQ, "return f'{and_list(missing)} {verb} missing for {python()}: {fix}'",
+      "return f'{and_list(missing)} {verb} missing: {fix}'", [REQ_TESTS],
+      'the missing-packages line does not say which Python'),
+    M('req-help-refused', REQ, "if any(a in ('-h', '--help') for a in argv):", 'if False:',
+      [REQ_TESTS], '--help refused when a package is missing'),
+    M('req-exit-zero', REQ, "print(f'{name}: {refusal}', file=sys.stderr, flush=True)\n    sys.exit(1)",
+      "print(f'{name}: {refusal}', file=sys.stderr, flush=True)\n    sys.exit(0)", [REQ_TESTS],
+      'a run that cannot start exits 0'),
+    M('nb-plan-reinstalls-keras', REQ, 'if not keras or major_minor(keras) != version:', 'if True:',
+      [REQ_TESTS], "the notebooks' set-up installs tf-keras where the right one is there (Colab)"),
+    # ---------------------------------------------------------------- TensorFlow's start-up lines
+    M('noise-log-prefix-kept', 'tf1_compat/v1.py', 'message = line[log.end():] if log else line',
+      'message = line', [NOISE_TESTS], "start-up lines with TensorFlow's log prefix get through"),
+    M('noise-hold-swallows-all', 'tf1_compat/v1.py', 'kept = without_startup_noise(held.read())',
+      "kept = b''", [NOISE_TESTS], 'every line written during the import lost, errors included'),
+    M('noise-hold-keeps-all', 'tf1_compat/v1.py', 'kept = without_startup_noise(held.read())',
+      'kept = held.read()', [NOISE_TESTS], 'the held start-up lines all passed on'),
+    # ---------------------------------------------------------------- notebooks
+    M('nb-failed-clone-traceback', 'notebooks/sin_cos_lstm_regressor.ipynb',
+      'if not os.path.isdir(os.path.basename(REPOSITORY)):  # one line, no traceback',
+      'if False:', [f'{NOTEBOOKS}::test_a_clone_that_fails_is_one_line_and_leaves_no_folder'],
+      "the notebook's failed clone ends in a chdir traceback"),
 ]
 
 
