@@ -139,6 +139,22 @@ def test_chinese_pages_have_every_table_row(page):
     assert code_span_rows(read(page)) == code_span_rows(read(twin(page)))
 
 
+def flag_table(text, section):
+    """The flag table (from its '| flag |' header to the blank line) under ``section``."""
+    start = text.index(section)
+    return text[start:text.index('\n\n', text.index('| flag |', start))]
+
+
+def assert_default_shown(flag, shown, default):
+    """A table's default cell says the parser's default: none for None, off for False."""
+    if default is None:
+        assert shown == 'none', flag
+    elif default is False:
+        assert shown == 'off', flag
+    else:
+        assert shown == str(default), (flag, shown, default)
+
+
 @pytest.mark.parametrize('name, page, section', [
     ('mnist_lstm_classifier', 'docs/classifier.md', '## Flags'),
     ('sin_cos_lstm_regressor', 'docs/regressor.md', '## Flags')])
@@ -149,9 +165,7 @@ def test_readme_flag_tables_list_every_flag_with_its_default(name, page, section
     parser_flags = {}
     module = importlib.import_module(name)
     args = vars(module.parse_args([]))
-    text = read(page)
-    start = text.index(section)
-    table = text[start:text.index('\n\n', text.index('| flag |', start))]
+    table = flag_table(read(page), section)
     rows = dict((flag.split()[0].strip('`'), default.strip())
                 for flag, default in re.findall(r'^\| (`--[^|]+`) \| ([^|]*) \|', table, re.M))
     for flag in rows:
@@ -161,12 +175,8 @@ def test_readme_flag_tables_list_every_flag_with_its_default(name, page, section
         shown = rows[flag].strip('`')
         if shown == 'the logdir':
             assert default == args['logdir'], flag
-        elif default is None:
-            assert shown == 'none', flag
-        elif default is False:
-            assert shown == 'off', flag
         else:
-            assert shown == str(default), (flag, shown, default)
+            assert_default_shown(flag, shown, default)
 
 
 def test_readme_main_flags_are_real_flags_with_their_defaults():
@@ -177,9 +187,7 @@ def test_readme_main_flags_are_real_flags_with_their_defaults():
     for name, label in (('mnist_lstm_classifier', 'classifier'),
                         ('sin_cos_lstm_regressor', 'regressor')):
         defaults[label] = vars(importlib.import_module(name).parse_args([]))
-    text = read('README.md')
-    start = text.index('## The main flags')
-    table = text[start:text.index('\n\n', text.index('| flag |', start))]
+    table = flag_table(read('README.md'), '## The main flags')
     rows = re.findall(r'^\| `(--[\w-]+)` \| ([^|]*) \| (classifier|regressor|both scripts): ',
                       table, re.M)
     assert len(rows) >= 5 and len(rows) == table.count('\n| `--'), table
@@ -190,10 +198,4 @@ def test_readme_main_flags_are_real_flags_with_their_defaults():
             args = defaults[label]
             key = flag[2:].replace('-', '_')
             assert key in args, (flag, label)
-            default, shown = args[key], shown.strip().strip('`')
-            if default is None:
-                assert shown == 'none', flag
-            elif default is False:
-                assert shown == 'off', flag
-            else:
-                assert shown == str(default), (flag, shown, default)
+            assert_default_shown(flag, shown.strip().strip('`'), args[key])
