@@ -36,7 +36,7 @@ import nox
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_safety.requirements import (  # noqa: E402  (standard library only)
-    SETUPTOOLS_WITH_PKG_RESOURCES, TENSORBOARD_WITHOUT_PKG_RESOURCES, TESTED)
+    SETUPTOOLS_WITH_PKG_RESOURCES, TENSORBOARD_WITHOUT_PKG_RESOURCES, TESTED, major_minor)
 
 SUPPORTED = ('3.10', '3.11', '3.12', '3.13')
 TF_RANGE = tuple(f'{TESTED[0][0]}.{minor}' for minor in range(TESTED[0][1], TESTED[1][1] + 1))
@@ -168,7 +168,7 @@ def tf_range_packages(version):
                 pins.append(line)
     # TensorBoard 2.16-2.20 imports pkg_resources, which setuptools 82 removed: what
     # docs/install.md tells a learner to add (run_safety/requirements.py, the same rule)
-    old_board = tuple(map(int, version.split('.'))) < TENSORBOARD_WITHOUT_PKG_RESOURCES
+    old_board = major_minor(version) < TENSORBOARD_WITHOUT_PKG_RESOURCES
     return [f'tensorflow=={version}.*', f'tf-keras~={version}.0', f'tensorboard~={version}.0',
             *LEARNER_PACKAGES, *([SETUPTOOLS_WITH_PKG_RESOURCES] if old_board else []), *pins]
 

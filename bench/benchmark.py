@@ -522,7 +522,7 @@ def report(args, machine, live, rates, runs, notes, load_before, load_after):
     parts, forward, total = step_flops()
     best_rates = {lib: max(v) for lib, v in rates.items() if v}
     rate_lib, rate = max(best_rates.items(), key=lambda kv: kv[1]) if best_rates else (None, None)
-    floor = total / (rate * 1e9) * 1e3 if rate else None
+    floor = floor_ms(rates)
     stats = {w.name: summarize(w.ms) for w in live}
     base = stats.get('project', {}).get('median')
     warnings = idle_warnings(load_before, load_after, live, runs)
